@@ -1,0 +1,188 @@
+//! The interface every record store implements, blocking and async.
+//!
+//! The store crates (`aistamp-store-sqlite`, `aistamp-store-pg`) are the only
+//! code that speaks SQL; everything above them sees records, queries and
+//! [`StoreError`]s that mean the same thing on every backend.
+
+use std::future::Future;
+
+use crate::record::{PolicyAction, Record, Severity, Status};
+use crate::signing::Signature;
+use crate::time::Timestamp;
+
+/// A record with the signature to store beside it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SignedRecord {
+    /// The record.
+    pub record: Record,
+    /// Its signature.
+    pub signature: Signature,
+}
+
+/// A record as read back from a store, with the signature text stored
+/// beside it (`None` when the row has none).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredRecord {
+    /// The record, rebuilt from the row's columns.
+    pub record: Record,
+    /// The `hmac_signature` column, exactly as stored.
+    pub signature: Option<String>,
+}
+
+/// Filters for reading records; every filter that is set must hold.
+///
+/// Results come ordered by timestamp, then by insertion order (the row id),
+/// on every backend. `limit: None` reads every match.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RecordQuery {
+    /// Exactly this content id.
+    pub content_id: Option<String>,
+    /// Exactly this user.
+    pub user_id: Option<String>,
+    /// Exactly this application.
+    pub app_id: Option<String>,
+    /// Exactly this feature.
+    pub feature_id: Option<String>,
+    /// Exactly this model.
+    pub model: Option<String>,
+    /// Exactly this status.
+    pub status: Option<Status>,
+    /// The record's highest PII severity is exactly this.
+    pub pii_severity: Option<Severity>,
+    /// The policy decision's action is exactly this.
+    pub policy_action: Option<PolicyAction>,
+    /// At or after this instant.
+    pub from: Option<Timestamp>,
+    /// At or before this instant.
+    pub to: Option<Timestamp>,
+    /// At most this many records; `None` for all.
+    pub limit: Option<u64>,
+    /// Skip this many records first.
+    pub offset: u64,
+}
+
+/// One page of query results.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueryPage {
+    /// The records of this page, in the documented order.
+    pub records: Vec<StoredRecord>,
+    /// How many records match the filters in all, regardless of the page.
+    pub total_count: u64,
+}
+
+/// A store failure, classified the same way on every backend.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// A database URL that cannot be used. The URL is shown without its
+    /// password.
+    #[error("invalid database URL '{url}': {reason}")]
+    InvalidUrl {
+        /// The URL, password removed.
+        url: String,
+        /// What was expected.
+        reason: String,
+    },
+    /// A record with this content id is already stored.
+    #[error("a record with content id '{content_id}' already exists")]
+    DuplicateContentId {
+        /// The content id.
+        content_id: String,
+    },
+    /// The database cannot be reached or opened.
+    #[error("database unavailable: {message}")]
+    Unavailable {
+        /// What failed.
+        message: String,
+    },
+    /// The disk or the database is full.
+    #[error("database full: {message}")]
+    DiskFull {
+        /// What failed.
+        message: String,
+    },
+    /// The database has no `provenance_records` table, or an older one.
+    #[error("database schema missing or out of date ({message}): run `aistamp migrate`")]
+    SchemaMissing {
+        /// What was missing.
+        message: String,
+    },
+    /// A stored row that cannot be read back as a record.
+    #[error("stored record '{content_id}' cannot be read: {reason}")]
+    InvalidRow {
+        /// The row's content id.
+        content_id: String,
+        /// Which column holds what instead of what was expected.
+        reason: String,
+    },
+    /// A query the store cannot run.
+    #[error("invalid query: {message}")]
+    InvalidQuery {
+        /// What is wrong.
+        message: String,
+    },
+    /// Any other database failure.
+    #[error("database error: {message}")]
+    Backend {
+        /// The database's own message.
+        message: String,
+    },
+}
+
+/// A blocking record store.
+pub trait RecordStore: Send + Sync {
+    /// Stores `record`. When this returns `Ok`, the record is durable.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::DuplicateContentId`] when the content id is taken, or
+    /// any failure of the database.
+    fn write(&self, record: SignedRecord) -> Result<(), StoreError>;
+
+    /// The record with `content_id`, or `None`.
+    ///
+    /// # Errors
+    ///
+    /// Database failures, and [`StoreError::InvalidRow`] for a row that is
+    /// not a valid record.
+    fn get(&self, content_id: &str) -> Result<Option<StoredRecord>, StoreError>;
+
+    /// One page of the records that match `query`, with the total count.
+    ///
+    /// # Errors
+    ///
+    /// As [`RecordStore::get`].
+    fn query(&self, query: &RecordQuery) -> Result<QueryPage, StoreError>;
+
+    /// Calls `visit` with every record that matches `query`, in the query's
+    /// order, without holding them all in memory. A row that cannot be
+    /// read is passed as `Err` and the walk goes on. Returns how many rows
+    /// were visited.
+    ///
+    /// # Errors
+    ///
+    /// Database failures that end the walk.
+    fn for_each(
+        &self,
+        query: &RecordQuery,
+        visit: &mut dyn FnMut(Result<StoredRecord, StoreError>),
+    ) -> Result<u64, StoreError>;
+}
+
+/// An async record store, for use on a Tokio runtime.
+pub trait AsyncRecordStore: Send + Sync {
+    /// As [`RecordStore::write`].
+    fn write(&self, record: SignedRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// As [`RecordStore::get`].
+    fn get(
+        &self,
+        content_id: &str,
+    ) -> impl Future<Output = Result<Option<StoredRecord>, StoreError>> + Send;
+
+    /// As [`RecordStore::query`].
+    fn query(
+        &self,
+        query: &RecordQuery,
+    ) -> impl Future<Output = Result<QueryPage, StoreError>> + Send;
+}

@@ -1,0 +1,1 @@
+//! A standalone PII scanner for emails, phone numbers, SSNs, card numbers, API keys and IP addresses.

@@ -1,0 +1,1 @@
+//! WARN and BLOCK policy rules for aistamp records.

@@ -1,0 +1,1 @@
+//! LLM providers for aistamp: OpenAI, Anthropic, generic JSON over HTTP and closures.
