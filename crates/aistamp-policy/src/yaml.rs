@@ -238,3 +238,301 @@ fn key_text(key: &Value) -> String {
         other => describe(other).to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use aistamp_core::{PolicyAction, Severity};
+
+    use crate::{PolicyEngine, PolicyError};
+
+    fn error(yaml: &str) -> PolicyError {
+        PolicyEngine::from_yaml_str(yaml).expect_err("the policy is refused")
+    }
+
+    /// Loads `rules:` followed by `rule` and returns the error message.
+    fn rule_error(rule: &str) -> String {
+        let yaml = format!(
+            "model_tiers:\n  approved: [gpt-4o]\nrules:\n  - name: first\n    action: ALLOW\n\
+             {rule}"
+        );
+        let err = error(&yaml);
+        assert_eq!(err.rule_index(), Some(1), "{err}");
+        err.to_string()
+    }
+
+    #[test]
+    fn empty_text_or_no_rules_allow_everything() {
+        for yaml in ["", "# only a comment\n", "rules:\n", "rules: []\n", "model_tiers:\nrules:\n"]
+        {
+            let policy = PolicyEngine::from_yaml_str(yaml).unwrap();
+            assert!(policy.is_allow_all(), "{yaml:?}");
+            assert_eq!(policy.rules().len(), 0);
+        }
+    }
+
+    #[test]
+    fn both_tier_shapes_load() {
+        let lists = "model_tiers:\n  approved: [gpt-4o, claude]\n  restricted: []\n";
+        let pairs = "model_tiers:\n  gpt-4o: approved\n  claude: APPROVED\n";
+        for yaml in [lists, pairs] {
+            let yaml = format!(
+                "{yaml}rules:\n  - {{name: r, action: warn, conditions: {{model_tier: Approved}}}}\n"
+            );
+            let policy = PolicyEngine::from_yaml_str(&yaml).unwrap();
+            assert_eq!(policy.model_tier("gpt-4o"), "approved");
+            assert_eq!(policy.model_tier("claude"), "approved");
+            assert_eq!(policy.model_tier("other"), "unknown");
+            assert_eq!(policy.rules().next().unwrap().action(), PolicyAction::Warn);
+        }
+        let mixed = "model_tiers:\n  approved: [gpt-4o]\n  local-llm: restricted\n\
+                     default_tier: restricted\n";
+        let policy = PolicyEngine::from_yaml_str(mixed).unwrap();
+        assert_eq!(policy.model_tier("local-llm"), "restricted");
+        assert_eq!(policy.model_tier("other"), "restricted");
+        assert_eq!(policy.default_tier(), Some("restricted"));
+    }
+
+    #[test]
+    fn every_condition_loads() {
+        let yaml = "model_tiers: {approved: [gpt-4o]}\nrules:\n  - name: all\n    action: Block\n    \
+                    reason: everything at once\n    conditions:\n      model_tier: approved\n      \
+                    pii_severity: medium\n      pii_type: [API_KEY, email]\n      app_id: app\n      \
+                    feature_id: [f1, f2]\n      user_id: u\n      model: gpt-4o\n";
+        let policy = PolicyEngine::from_yaml_str(yaml).unwrap();
+        let rule = policy.rule("all").unwrap();
+        assert_eq!(rule.action(), PolicyAction::Block);
+        assert_eq!(rule.reason(), Some("everything at once"));
+        let conditions = rule.conditions();
+        assert_eq!(conditions.model_tier(), Some("approved"));
+        assert_eq!(conditions.pii_severity(), Some(Severity::Medium));
+        assert_eq!(conditions.pii_types().unwrap(), ["API_KEY", "email"]);
+        assert_eq!(conditions.app_ids().unwrap(), ["app"]);
+        assert_eq!(conditions.feature_ids().unwrap(), ["f1", "f2"]);
+        assert_eq!(conditions.user_ids().unwrap(), ["u"]);
+        assert_eq!(conditions.models().unwrap(), ["gpt-4o"]);
+    }
+
+    #[test]
+    fn a_missing_name_or_action_is_named() {
+        assert_eq!(
+            rule_error("  - action: WARN\n"),
+            "invalid policy: rules[1]: missing key 'name'"
+        );
+        assert_eq!(
+            rule_error("  - name: warn_x\n"),
+            "invalid policy: rules[1] 'warn_x': missing key 'action': expected ALLOW, WARN or BLOCK"
+        );
+        assert_eq!(
+            rule_error("  - name: ''\n    action: WARN\n"),
+            "invalid policy: rules[1]: the rule name is empty"
+        );
+        assert_eq!(
+            rule_error("  - name: 42\n    action: WARN\n"),
+            "invalid policy: rules[1]: 'name' must be a string, found a number"
+        );
+    }
+
+    #[test]
+    fn unknown_actions_and_severities_are_named() {
+        assert_eq!(
+            rule_error("  - name: warn_x\n    action: WARNN\n"),
+            "invalid policy: rules[1] 'warn_x': unknown action 'WARNN': expected ALLOW, WARN or BLOCK"
+        );
+        assert_eq!(
+            rule_error("  - name: warn_x\n    action: [WARN]\n"),
+            "invalid policy: rules[1] 'warn_x': 'action' must be ALLOW, WARN or BLOCK, found a list"
+        );
+        assert_eq!(
+            rule_error(
+                "  - name: b\n    action: BLOCK\n    conditions: {pii_severity: CRITICAL}\n"
+            ),
+            "invalid policy: rules[1] 'b': unknown pii_severity 'CRITICAL': \
+             expected HIGH, MEDIUM or LOW"
+        );
+        assert_eq!(
+            rule_error("  - name: b\n    action: BLOCK\n    conditions: {pii_severity: 3}\n"),
+            "invalid policy: rules[1] 'b': 'pii_severity' must be HIGH, MEDIUM or LOW, \
+             found a number"
+        );
+    }
+
+    #[test]
+    fn conditions_of_the_wrong_type_fail_at_load() {
+        let cases = [
+            ("model_tier: 3", "'model_tier' must be a tier name (a string), found a number"),
+            ("model_tier: [approved]", "'model_tier' must be a tier name (a string), found a list"),
+            ("model_tier:", "'model_tier' must be a tier name (a string), found nothing"),
+            ("app_id: {a: b}", "'app_id' must be a string or a list of strings, found a mapping"),
+            (
+                "user_id: [u1, 42]",
+                "'user_id' must be a string or a list of strings, found a list holding a number",
+            ),
+            ("model: true", "'model' must be a string or a list of strings, found a boolean"),
+        ];
+        for (condition, message) in cases {
+            let rule =
+                format!("  - name: r\n    action: WARN\n    conditions:\n      {condition}\n");
+            assert_eq!(rule_error(&rule), format!("invalid policy: rules[1] 'r': {message}"));
+        }
+        assert_eq!(
+            rule_error("  - name: r\n    action: WARN\n    conditions: [model_tier]\n"),
+            "invalid policy: rules[1] 'r': 'conditions' must be a mapping of conditions, \
+             found a list"
+        );
+        assert_eq!(
+            rule_error("  - name: r\n    action: WARN\n    reason: [x]\n"),
+            "invalid policy: rules[1] 'r': 'reason' must be a string, found a list"
+        );
+        assert_eq!(
+            rule_error("  - just a string\n"),
+            "invalid policy: rules[1]: expected a mapping with name, action and conditions, \
+             found a string"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_do_not_silently_widen_a_rule() {
+        assert_eq!(
+            rule_error("  - name: r\n    action: WARN\n    conditions: {model_teir: unapproved}\n"),
+            "invalid policy: rules[1] 'r': unknown condition 'model_teir': expected model_tier, \
+             pii_severity, pii_type, app_id, feature_id, user_id or model"
+        );
+        assert_eq!(
+            rule_error("  - name: r\n    action: WARN\n    condition: {model_tier: unapproved}\n"),
+            "invalid policy: rules[1] 'r': unknown key 'condition': \
+             expected name, action, reason or conditions"
+        );
+        assert_eq!(
+            error("rule:\n  - name: r\n    action: WARN\n").to_string(),
+            "invalid policy: unknown top-level key 'rule': \
+             expected model_tiers, default_tier or rules"
+        );
+    }
+
+    #[test]
+    fn duplicate_names_empty_lists_and_unknown_tiers_are_refused() {
+        assert_eq!(
+            rule_error("  - name: first\n    action: WARN\n"),
+            "invalid policy: rules[1] 'first': duplicate rule name: already used by rules[0]"
+        );
+        assert_eq!(
+            rule_error("  - name: r\n    action: WARN\n    conditions: {model: []}\n"),
+            "invalid policy: rules[1] 'r': condition 'model' lists no values: \
+             expected at least one"
+        );
+        assert_eq!(
+            rule_error("  - name: r\n    action: WARN\n    conditions: {app_id: ''}\n"),
+            "invalid policy: rules[1] 'r': condition 'app_id' holds an empty value"
+        );
+        assert_eq!(
+            rule_error("  - name: r\n    action: WARN\n    conditions: {model_tier: aproved}\n"),
+            "invalid policy: rules[1] 'r': condition 'model_tier' names unknown tier 'aproved': \
+             expected 'approved', 'unknown' or 'unapproved'"
+        );
+    }
+
+    #[test]
+    fn the_document_and_its_tiers_must_have_the_right_shape() {
+        let cases = [
+            (
+                "- a\n",
+                "expected a mapping with model_tiers, default_tier and rules at the top \
+                       level, found a list",
+            ),
+            ("rules: {name: r}\n", "'rules' must be a list of rules, found a mapping"),
+            (
+                "model_tiers: [gpt-4o]\n",
+                "model_tiers must be a mapping of tiers to lists of \
+                                         models or of models to tiers, found a list",
+            ),
+            (
+                "model_tiers: {approved: 3}\n",
+                "model_tiers entry 'approved' must be a list of \
+              model names (tier to models) or a tier name (model to tier), found a number",
+            ),
+            (
+                "model_tiers:\n  gpt-4o:\n",
+                "model_tiers entry 'gpt-4o' must be a list of \
+              model names (tier to models) or a tier name (model to tier), found nothing",
+            ),
+            (
+                "model_tiers: {approved: [gpt-4o, 4]}\n",
+                "model_tiers entry 'approved' must \
+              list model names (strings), found a number",
+            ),
+            ("model_tiers: {1: approved}\n", "model_tiers keys must be strings, found a number"),
+            (
+                "default_tier: [a]\n",
+                "default_tier must be a tier name (a non-empty string), \
+              found a list",
+            ),
+            (
+                "model_tiers: {a: [m], b: [m]}\n",
+                "model 'm' is in tier 'a' and in tier 'b': \
+              expected one tier",
+            ),
+        ];
+        for (yaml, message) in cases {
+            let err = error(yaml);
+            assert_eq!(err.to_string(), format!("invalid policy: {message}"), "{yaml:?}");
+            assert_eq!(err.rule_index(), None);
+        }
+    }
+
+    #[test]
+    fn invalid_yaml_is_reported() {
+        let err = error("rules:\n  - name: [\n");
+        assert!(err.to_string().starts_with("invalid policy: invalid YAML: "), "{err}");
+        let err = error("rules:\n  - name: a\n    name: b\n    action: WARN\n");
+        assert!(err.to_string().contains("duplicate entry"), "{err}");
+    }
+
+    #[test]
+    fn file_errors_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.yaml");
+        let err = PolicyEngine::from_yaml_file(&missing).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with(&format!("cannot read policy file '{}': ", missing.display())),
+            "{err}"
+        );
+        assert!(std::error::Error::source(&err).is_some());
+
+        let bad = dir.path().join("bad.yaml");
+        std::fs::write(&bad, "rules:\n  - name: x\n    action: SOMETIMES\n").unwrap();
+        let err = PolicyEngine::from_yaml_file(&bad).unwrap_err();
+        assert_eq!(err.path(), Some(bad.as_path()));
+        assert_eq!((err.rule_index(), err.rule_name()), (Some(0), Some("x")));
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "invalid policy file '{}': rules[0] 'x': unknown action 'SOMETIMES': \
+                 expected ALLOW, WARN or BLOCK",
+                bad.display()
+            )
+        );
+
+        std::fs::write(&bad, b"rules: \xff\n").unwrap();
+        let err = PolicyEngine::from_yaml_file(&bad).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("invalid policy file '{}': the file is not valid UTF-8", bad.display())
+        );
+    }
+
+    #[test]
+    fn long_or_odd_values_are_clipped_in_messages() {
+        let long = "x".repeat(200);
+        let err = error(&format!("rules:\n  - name: r\n    action: {long}\n"));
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "invalid policy: rules[0] 'r': unknown action '{}': expected ALLOW, WARN or BLOCK",
+                "x".repeat(64)
+            )
+        );
+        let err = error("rules:\n  - name: \"a\\nb\"\n    action: nope\n");
+        assert_eq!(err.rule_name(), Some("a\\nb"));
+    }
+}
