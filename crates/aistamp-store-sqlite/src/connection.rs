@@ -1,0 +1,73 @@
+//! Opening connections with the settings that make writes durable and keep
+//! concurrent writers from ever seeing "database is locked".
+
+use std::time::Duration;
+
+use aistamp_core::StoreError;
+use rusqlite::{Connection, OpenFlags};
+
+use crate::error::classify;
+use crate::location::SqliteLocation;
+
+/// How long a connection waits for another one's lock before failing.
+/// Commits take milliseconds; this only runs out when a process holds the
+/// database locked for a minute.
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Pages of cache for the writer (negative: in KiB), so that the indexes
+/// a batch touches stay in memory.
+const WRITER_CACHE_KIB: i64 = 64 * 1024;
+
+/// What a connection is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// The one connection that writes, and that migrates.
+    Writer,
+    /// A pooled connection that only reads.
+    Reader,
+}
+
+/// Opens `location` for `role`. Files are created on first use; the
+/// writer switches them to WAL with `synchronous=FULL`, so that a commit is
+/// on disk when it returns.
+///
+/// # Errors
+///
+/// [`StoreError::Unavailable`] naming the file when it cannot be opened.
+pub(crate) fn open(location: &SqliteLocation, role: Role) -> Result<Connection, StoreError> {
+    let conn = match location {
+        SqliteLocation::Memory => Connection::open_in_memory(),
+        SqliteLocation::File(path) => {
+            let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            Connection::open_with_flags(path, flags)
+        }
+    };
+    let unavailable = |err: rusqlite::Error| match classify(&err) {
+        StoreError::Unavailable { message } | StoreError::Backend { message } => {
+            StoreError::Unavailable { message: format!("cannot open '{location}': {message}") }
+        }
+        other => other,
+    };
+    let conn = conn.map_err(unavailable)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(unavailable)?;
+    conn.set_prepared_statement_cache_capacity(32);
+    if role == Role::Writer {
+        if matches!(location, SqliteLocation::File(_)) {
+            let mode: String = conn
+                .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+                .map_err(unavailable)?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                return Err(StoreError::Unavailable {
+                    message: format!(
+                        "cannot switch '{location}' to write-ahead logging: journal mode is {mode}"
+                    ),
+                });
+            }
+        }
+        conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB).map_err(unavailable)?;
+    }
+    conn.pragma_update(None, "synchronous", "FULL").map_err(unavailable)?;
+    Ok(conn)
+}
