@@ -100,9 +100,10 @@ impl fmt::Display for MigrationReport {
                 f,
                 "adopted a database made by ai-stamp 0.1.0 (alembic revision {revision}), rows untouched"
             )?,
-            Some(Adoption::CreateTables) => {
-                writeln!(f, "adopted a database made by ai-stamp 0.1.0 (create_tables), rows untouched")?
-            }
+            Some(Adoption::CreateTables) => writeln!(
+                f,
+                "adopted a database made by ai-stamp 0.1.0 (create_tables), rows untouched"
+            )?,
             None => {}
         }
         for migration in &self.applied {
@@ -252,15 +253,14 @@ fn has_history(conn: &Connection) -> rusqlite::Result<bool> {
     if !table_exists(conn, HISTORY_TABLE)? {
         return Ok(false);
     }
-    conn.query_row(&format!("SELECT count(*) FROM {HISTORY_TABLE}"), [], |row| {
-        row.get::<_, i64>(0)
-    })
-    .map(|count| count > 0)
+    conn.query_row(&format!("SELECT count(*) FROM {HISTORY_TABLE}"), [], |row| row.get::<_, i64>(0))
+        .map(|count| count > 0)
 }
 
 /// The first way `provenance_records` differs from the reference's table.
 fn column_mismatch(conn: &Connection) -> rusqlite::Result<Option<String>> {
-    let mut statement = conn.prepare("SELECT name, type FROM pragma_table_info('provenance_records')")?;
+    let mut statement =
+        conn.prepare("SELECT name, type FROM pragma_table_info('provenance_records')")?;
     let columns = statement
         .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))?
         .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -102,7 +102,9 @@ mod tests {
     #[test]
     fn no_filter_reads_everything_in_order() {
         let sql = build(&RecordQuery::default()).unwrap();
-        assert!(sql.select.ends_with("FROM provenance_records ORDER BY timestamp, id LIMIT ? OFFSET ?"));
+        assert!(
+            sql.select.ends_with("FROM provenance_records ORDER BY timestamp, id LIMIT ? OFFSET ?")
+        );
         assert_eq!(sql.select_params, vec![Value::Integer(-1), Value::Integer(0)]);
         assert_eq!(sql.count, "SELECT count(*) FROM provenance_records");
     }

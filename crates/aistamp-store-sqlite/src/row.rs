@@ -77,10 +77,9 @@ fn encode_json<T: serde::Serialize>(
     value: Option<&T>,
     content_id: &str,
 ) -> Result<Option<String>, StoreError> {
-    value
-        .map(serde_json::to_string)
-        .transpose()
-        .map_err(|err| StoreError::Backend { message: format!("cannot encode record '{content_id}': {err}") })
+    value.map(serde_json::to_string).transpose().map_err(|err| StoreError::Backend {
+        message: format!("cannot encode record '{content_id}': {err}"),
+    })
 }
 
 /// Reads one row selected with [`SELECT_COLUMNS`].
@@ -146,9 +145,9 @@ impl Reader<'_, '_> {
     fn optional_str(&self, index: usize, column: &str) -> Result<Option<&str>, StoreError> {
         match self.value(index) {
             ValueRef::Null => Ok(None),
-            ValueRef::Text(bytes) => std::str::from_utf8(bytes)
-                .map(Some)
-                .map_err(|_| self.invalid(column, "UTF-8 text")),
+            ValueRef::Text(bytes) => {
+                std::str::from_utf8(bytes).map(Some).map_err(|_| self.invalid(column, "UTF-8 text"))
+            }
             _ => Err(self.invalid(column, "text")),
         }
     }
@@ -199,7 +198,11 @@ impl Reader<'_, '_> {
     }
 
     /// A JSON column; SQL NULL and JSON `null` both mean none.
-    fn json<T: DeserializeOwned>(&self, index: usize, column: &str) -> Result<Option<T>, StoreError> {
+    fn json<T: DeserializeOwned>(
+        &self,
+        index: usize,
+        column: &str,
+    ) -> Result<Option<T>, StoreError> {
         let Some(text) = self.optional_str(index, column)? else {
             return Ok(None);
         };
@@ -245,7 +248,9 @@ mod tests {
         .unwrap_err();
         let text = describe_json_error(&wrong);
         assert!(!text.contains("secret"), "{text}");
-        assert!(describe_json_error(&serde_json::from_str::<PolicyDecision>("{").unwrap_err())
-            .starts_with("malformed JSON"));
+        assert!(
+            describe_json_error(&serde_json::from_str::<PolicyDecision>("{").unwrap_err())
+                .starts_with("malformed JSON")
+        );
     }
 }

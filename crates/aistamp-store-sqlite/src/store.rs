@@ -157,7 +157,8 @@ impl Inner {
 
     fn get(&self, content_id: &str) -> Result<Option<StoredRecord>, StoreError> {
         self.with_reader(|conn| {
-            let sql = format!("SELECT {SELECT_COLUMNS} FROM provenance_records WHERE content_id = ?1");
+            let sql =
+                format!("SELECT {SELECT_COLUMNS} FROM provenance_records WHERE content_id = ?1");
             let mut statement = conn.prepare_cached(&sql).map_err(|e| classify(&e))?;
             let mut rows = statement.query([content_id]).map_err(|e| classify(&e))?;
             match rows.next().map_err(|e| classify(&e))? {
