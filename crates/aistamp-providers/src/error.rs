@@ -131,6 +131,7 @@ impl ProviderError {
 }
 
 /// The JSON type of `value`, as error messages name it.
+#[cfg(feature = "http")]
 pub(crate) fn json_type(value: &serde_json::Value) -> &'static str {
     match value {
         serde_json::Value::Null => "null",

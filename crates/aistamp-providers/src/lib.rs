@@ -44,6 +44,12 @@
 //! # Ok::<(), aistamp_providers::ProviderError>(())
 //! ```
 //!
+//! # Features
+//!
+//! `http` (on by default) brings the HTTP providers and their reqwest
+//! stack. Without it the crate holds only the traits, [`Completion`],
+//! [`ProviderError`] and the function providers, with no network code.
+//!
 //! # Blocking and async
 //!
 //! Every HTTP provider implements both traits. The blocking side uses its
@@ -52,22 +58,31 @@
 //! blocking calls should also be dropped outside async code.
 #![deny(missing_docs)]
 
+#[cfg(feature = "http")]
 mod anthropic;
 mod error;
 mod function;
+#[cfg(feature = "http")]
 mod generic;
+#[cfg(feature = "http")]
 mod http;
+#[cfg(feature = "http")]
 mod openai;
+#[cfg(feature = "http")]
 mod retry;
 
 use std::future::Future;
 use std::sync::Arc;
 
+#[cfg(feature = "http")]
 pub use anthropic::{ANTHROPIC_BASE_URL, ANTHROPIC_DEFAULT_MODEL, Anthropic, AnthropicBuilder};
 pub use error::{BoxError, ProviderError};
 pub use function::{AsyncFnProvider, FnProvider, from_async_fn, from_fn};
+#[cfg(feature = "http")]
 pub use generic::{GenericHttp, GenericHttpBuilder};
+#[cfg(feature = "http")]
 pub use openai::{OPENAI_BASE_URL, OPENAI_DEFAULT_MODEL, OpenAi, OpenAiBuilder};
+#[cfg(feature = "http")]
 pub use retry::RetryPolicy;
 
 /// The model name used when neither the call nor the provider names one.

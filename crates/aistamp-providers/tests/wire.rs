@@ -1,6 +1,7 @@
 //! Every HTTP provider against a real HTTP server on 127.0.0.1 (wiremock's
 //! hyper server) that speaks the vendor's wire format: success, missing
 //! usage, error bodies, retries, timeouts, bad JSON and refused connections.
+#![cfg(feature = "http")]
 
 use std::time::{Duration, Instant};
 
