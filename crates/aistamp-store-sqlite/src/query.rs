@@ -125,6 +125,50 @@ mod tests {
         assert!(sql.count.contains("user_id = ? AND (CASE WHEN json_valid(pii_result)"));
     }
 
+    /// Every filter is served by an index in the report's order: no
+    /// temporary sort, no scan of the whole table, for the page and the count.
+    #[test]
+    fn every_filter_uses_an_index_in_order() {
+        use aistamp_core::{Status, Timestamp};
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        crate::migrate::migrate(&mut conn).unwrap();
+        let at = Timestamp::parse("2025-01-01").ok();
+        let one = |query: RecordQuery| RecordQuery { limit: Some(1000), ..query };
+        let queries = [
+            RecordQuery::default(),
+            RecordQuery { content_id: Some("c".into()), ..Default::default() },
+            RecordQuery { user_id: Some("u".into()), ..Default::default() },
+            RecordQuery { app_id: Some("a".into()), ..Default::default() },
+            RecordQuery { feature_id: Some("f".into()), ..Default::default() },
+            RecordQuery { model: Some("m".into()), ..Default::default() },
+            RecordQuery { status: Some(Status::Error), ..Default::default() },
+            RecordQuery { pii_severity: Some(Severity::High), ..Default::default() },
+            RecordQuery { policy_action: Some(PolicyAction::Block), ..Default::default() },
+            RecordQuery { from: at, ..Default::default() },
+            RecordQuery { to: at, ..Default::default() },
+            RecordQuery { user_id: Some("u".into()), from: at, ..Default::default() },
+        ];
+        for query in queries.map(one) {
+            let sql = build(&query).unwrap();
+            for (statement, params) in
+                [(&sql.select, &sql.select_params), (&sql.count, &sql.count_params)]
+            {
+                let mut plan = conn.prepare(&format!("EXPLAIN QUERY PLAN {statement}")).unwrap();
+                let details: Vec<String> = plan
+                    .query_map(rusqlite::params_from_iter(params), |row| row.get(3))
+                    .unwrap()
+                    .map(Result::unwrap)
+                    .collect();
+                let text = details.join("; ");
+                assert!(!text.contains("TEMP B-TREE"), "{query:?}: {text}");
+                assert!(
+                    text.contains("INDEX") || text.contains("PRIMARY KEY"),
+                    "{query:?}: {text}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn oversized_pages_are_invalid_queries() {
         let query = RecordQuery { offset: u64::MAX, ..RecordQuery::default() };
