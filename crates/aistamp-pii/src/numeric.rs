@@ -52,35 +52,47 @@ pub(crate) fn find_at(hay: &[u8], d: usize) -> (Option<Found>, usize) {
     let prev = byte_before(hay, d);
     let run_end = d + digits_at(hay, d);
 
-    // A digit inside a word ("v2", "abc123") or continuing a dotted or dashed
-    // number ("1.2.3.4.5") starts nothing.
+    // A digit inside a word ("v2", "abc123") or continuing a dotted number
+    // ("1.2.3.4.5") starts nothing. After a group of digits and a dash only
+    // an address may start (a range "10.0.0.1-10.0.0.9"); after digits and a
+    // space no card may ("1234 5678 9012 3456" is not a card from "5678").
     if prev.is_some_and(is_word) {
         let word_end = d + hay[d..].iter().take_while(|&&b| is_word(b)).count();
         return (None, word_end);
     }
-    if matches!(prev, Some(b'.' | b'-'))
-        && byte_before(hay, d - 1).is_some_and(|b| b.is_ascii_digit())
-    {
+    let after_digits = d >= 2 && {
+        let number_start =
+            hay[..d - 1].iter().rposition(|b| !b.is_ascii_digit()).map_or(0, |i| i + 1);
+        number_start < d - 1 && !byte_before(hay, number_start).is_some_and(is_word)
+    };
+    if prev == Some(b'.') && after_digits {
         return (None, run_end);
     }
+    let only_address = prev == Some(b'-') && after_digits;
+    let no_card = only_address || prev == Some(b' ') && after_digits;
 
     // Every shape below starts with a run of 1 to 4, 10, or 12 to 19 digits;
     // a short run must be followed by a separator or `)`.
     let run = run_end - d;
     let shaped = match run {
         1..=4 => matches!(hay.get(run_end), Some(b'.' | b'-' | b' ' | b')')),
-        10 | 12..=19 => true,
+        10..=19 => true,
         _ => false,
     };
     if !shaped {
         return (None, run_end);
     }
 
-    let found = card(hay, d)
-        .map(|end| Found::new(Kind::CreditCard, d, end))
-        .or_else(|| ssn(hay, d).map(|end| Found::new(Kind::Ssn, d, end)))
-        .or_else(|| phone(hay, d))
-        .or_else(|| ipv4(hay, d).map(|end| Found::new(Kind::IpAddress, d, end)));
+    let address = || ipv4(hay, d).map(|end| Found::new(Kind::IpAddress, d, end));
+    let found = if only_address {
+        address()
+    } else {
+        let card = || card(hay, d).map(|end| Found::new(Kind::CreditCard, d, end));
+        (if no_card { None } else { card() })
+            .or_else(|| ssn(hay, d).map(|end| Found::new(Kind::Ssn, d, end)))
+            .or_else(|| phone(hay, d))
+            .or_else(address)
+    };
     match found {
         Some(found) => {
             let resume = found.end;
