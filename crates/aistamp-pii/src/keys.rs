@@ -138,6 +138,10 @@ fn body_end(hay: &[u8], at: usize, body: Body) -> Option<usize> {
             }
             let is_token = |b: u8| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b);
             let mut end = run_end(hay, token, MAX_BODY, is_token);
+            // A full stop after the token ends the sentence.
+            while end > token && hay[end - 1] == b'.' {
+                end -= 1;
+            }
             let body = &hay[token..end];
             let ok = body.len() >= 20
                 && end - token < MAX_BODY

@@ -8,42 +8,19 @@ use crate::text::{
 
 /// Words that mark a bare digit run as an identifier rather than a phone or
 /// card number ("Order #4829173650", "invoice no. 5551234567").
+#[rustfmt::skip]
 const ID_LABELS: &[&str] = &[
-    "order",
-    "orders",
-    "invoice",
-    "account",
-    "acct",
-    "ref",
-    "reference",
-    "tracking",
-    "shipment",
-    "confirmation",
-    "transaction",
-    "txn",
-    "ticket",
-    "case",
-    "po",
-    "sku",
-    "serial",
-    "isbn",
-    "id",
-    "customer",
-    "member",
-    "policy",
-    "claim",
-    "booking",
-    "receipt",
-    "item",
-    "part",
-    "batch",
-    "lot",
+    "order", "orders", "invoice", "account", "acct", "ref", "reference", "tracking", "shipment",
+    "confirmation", "transaction", "txn", "ticket", "case", "po", "sku", "serial", "isbn", "id",
+    "customer", "member", "policy", "claim", "booking", "receipt", "item", "part", "batch", "lot",
+    "msisdn", "imei", "imsi", "iccid", "ean", "upc", "gtin", "barcode", "iban", "routing", "aba",
 ];
 
 /// Words that mark a dotted quad as a version rather than an address.
+#[rustfmt::skip]
 const VERSION_LABELS: &[&str] = &[
-    "version", "versions", "ver", "v", "release", "build", "firmware", "update", "upgrade",
-    "patch", "rev", "revision", "sdk", "api", "kernel",
+    "version", "versions", "ver", "v", "release", "build", "firmware", "update", "upgrade", "patch",
+    "rev", "revision", "sdk", "api", "kernel",
 ];
 
 /// Looks for a number starting at the digit `d`. Returns what was found and
@@ -60,15 +37,20 @@ pub(crate) fn find_at(hay: &[u8], d: usize) -> (Option<Found>, usize) {
         let word_end = d + hay[d..].iter().take_while(|&&b| is_word(b)).count();
         return (None, word_end);
     }
-    let after_digits = d >= 2 && {
-        let number_start =
-            hay[..d - 1].iter().rposition(|b| !b.is_ascii_digit()).map_or(0, |i| i + 1);
-        number_start < d - 1 && !byte_before(hay, number_start).is_some_and(is_word)
-    };
+    let number_start = d
+        .checked_sub(1)
+        .map(|p| hay[..p].iter().rposition(|b| !b.is_ascii_digit()).map_or(0, |i| i + 1));
+    let after_digits =
+        number_start.is_some_and(|n| n + 1 < d && !byte_before(hay, n).is_some_and(is_word));
     if prev == Some(b'.') && after_digits {
         return (None, run_end);
     }
-    let only_address = prev == Some(b'-') && after_digits;
+    // The rest of an international number ("+44 114 496 0324", "+44(0)20
+    // 7946 0958") is neither a US phone number nor a card.
+    let international = prev == Some(b')')
+        || after_digits
+            && number_start.is_some_and(|n| byte_before(hay, n) == Some(b'+') || hay[n] == b'0');
+    let only_address = international || prev == Some(b'-') && after_digits;
     let no_card = only_address || prev == Some(b' ') && after_digits;
 
     // Every shape below starts with a run of 1 to 4, 10, or 12 to 19 digits;
@@ -141,7 +123,8 @@ fn issuer_plausible(digits: &[u8]) -> bool {
         _ if (51..=55).contains(&p2) || (2221..=2720).contains(&p4) => n == 16,
         _ if p2 == 34 || p2 == 37 => n == 15,
         _ if (300..=305).contains(&p3) || matches!(p2, 36 | 38 | 39) => (14..=19).contains(&n),
-        _ if (3528..=3589).contains(&p4) => long,
+        // JCB issues 3528 to 3589; generators and test data use all of 35.
+        _ if p2 == 35 => long,
         _ if p4 == 2131 || p4 == 1800 => n == 15,
         _ if (2200..=2204).contains(&p4) => long,
         _ if p4 == 6011 || (644..=649).contains(&p3) || p2 == 65 => long,
