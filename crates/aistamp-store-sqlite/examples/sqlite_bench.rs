@@ -1,6 +1,7 @@
 //! Benchmark of the SQLite store: durable writes of 2 KB signed records
 //! from 1 and 16 threads, reading and verifying everything, report pages.
-//! Prints one JSON object per line; `--quick` for a short run.
+//! Prints one JSON object per line; `--quick` for a short run, `--only
+//! <workload>` to run one workload.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -50,8 +51,30 @@ fn record(i: u64) -> Record {
     }
 }
 
-/// Writes `per_thread` records from each of `threads` threads; records/s.
-fn write_run(threads: u64, per_thread: u64) -> f64 {
+/// CPU seconds used so far by this process's threads named `name` (Linux;
+/// `None` elsewhere). Clock ticks are taken as 1/100 s, as on Linux.
+fn thread_cpu_seconds(name: &str) -> Option<f64> {
+    let mut ticks = 0u64;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let path = task.ok()?.path();
+        let comm = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+        if comm.trim_end() != name {
+            continue;
+        }
+        let stat = std::fs::read_to_string(path.join("stat")).ok()?;
+        // Fields after the parenthesized name: state is field 3; utime and
+        // stime are fields 14 and 15.
+        let rest = stat.rsplit_once(')')?.1;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        ticks += fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    }
+    Some(ticks as f64 / 100.0)
+}
+
+/// Writes `per_thread` records from each of `threads` threads; records/s,
+/// and records per CPU second of the store's writer thread (the rate the
+/// writer could sustain with a core to itself and no wait for the disk).
+fn write_run(threads: u64, per_thread: u64) -> (f64, Option<f64>) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let store = Arc::new(SqliteStore::open_path(dir.path().join("bench.db")).expect("a store"));
     let key = SigningKey::new(SECRET).expect("a key");
@@ -68,7 +91,9 @@ fn write_run(threads: u64, per_thread: u64) -> f64 {
             });
         }
     });
-    (threads * per_thread) as f64 / started.elapsed().as_secs_f64()
+    let records = (threads * per_thread) as f64;
+    let writer_cpu = thread_cpu_seconds("sqlite-writer").filter(|s| *s > 0.0);
+    (records / started.elapsed().as_secs_f64(), writer_cpu.map(|s| records / s))
 }
 
 /// Fills a store with `count` records, in batches of concurrent writers.
@@ -79,20 +104,32 @@ fn filled_store(dir: &tempfile::TempDir, count: u64) -> SqliteStore {
     std::thread::scope(|scope| {
         for t in 0..threads {
             let (store, key) = (&store, key.clone());
-            scope.spawn(move || {
-                for i in (t..count).step_by(threads as usize) {
-                    let record = record(i);
-                    let signature = key.sign(&record);
-                    store.write(SignedRecord { record, signature }).expect("a durable write");
-                }
-            });
+            let filler = std::thread::Builder::new().name("filler".into());
+            filler
+                .spawn_scoped(scope, move || {
+                    for i in (t..count).step_by(threads as usize) {
+                        let record = record(i);
+                        let signature = key.sign(&record);
+                        store.write(SignedRecord { record, signature }).expect("a durable write");
+                    }
+                })
+                .expect("a filler thread");
         }
     });
     store
 }
 
-/// Reads and verifies every record; records/s.
-fn verify_all_run(store: &SqliteStore, key: &SigningKey) -> f64 {
+/// Reads and verifies every record; records/s, and records per CPU second
+/// of the thread doing it.
+fn verify_all_run(store: &SqliteStore, key: &SigningKey) -> (f64, Option<f64>) {
+    let cpu = || {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+        let fields: Vec<String> =
+            stat.rsplit_once(')')?.1.split_whitespace().map(str::to_string).collect();
+        let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+        Some(ticks as f64 / 100.0)
+    };
+    let cpu_before = cpu();
     let started = Instant::now();
     let mut valid = 0u64;
     let visited = store
@@ -102,7 +139,9 @@ fn verify_all_run(store: &SqliteStore, key: &SigningKey) -> f64 {
         })
         .expect("a full read");
     assert_eq!(valid, visited, "every signature verifies");
-    visited as f64 / started.elapsed().as_secs_f64()
+    let seconds = started.elapsed().as_secs_f64();
+    let cpu_seconds = cpu().zip(cpu_before).map(|(after, before)| after - before);
+    (visited as f64 / seconds, cpu_seconds.filter(|s| *s > 0.0).map(|s| visited as f64 / s))
 }
 
 /// The slowest of 1,000-record report pages over every filter; ms.
@@ -137,6 +176,16 @@ fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
+/// Reports the wall-clock figures under `workload` and the CPU-based ones
+/// under `<workload>_cpu`.
+fn report_pair(workload: &str, pairs: Vec<(f64, Option<f64>)>) {
+    let cpu: Option<Vec<f64>> = pairs.iter().map(|(_, cpu)| *cpu).collect();
+    report(workload, pairs.iter().map(|(wall, _)| *wall).collect(), "records/s");
+    if let Some(cpu) = cpu {
+        report(&format!("{workload}_cpu"), cpu, "records/cpu-s");
+    }
+}
+
 fn report(workload: &str, values: Vec<f64>, unit: &str) {
     let runs = values.len();
     let line = format!(
@@ -147,20 +196,30 @@ fn report(workload: &str, values: Vec<f64>, unit: &str) {
 }
 
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).cloned();
+    let wanted = |name: &str| only.as_deref().is_none_or(|only| only == name);
     let (runs, one, many, filled) =
         if quick { (1, 1000, 500, 20_000) } else { (3, 4000, 2000, 100_000) };
 
-    report("sqlite_write_1", (0..runs).map(|_| write_run(1, one)).collect(), "records/s");
-    report("sqlite_write_16", (0..runs).map(|_| write_run(16, many)).collect(), "records/s");
-
+    if wanted("sqlite_write_1") {
+        report_pair("sqlite_write_1", (0..runs).map(|_| write_run(1, one)).collect());
+    }
+    if wanted("sqlite_write_16") {
+        report_pair("sqlite_write_16", (0..runs).map(|_| write_run(16, many)).collect());
+    }
+    if !wanted("sqlite_verify_all") && !wanted("sqlite_page_1000_slowest_filter") {
+        return;
+    }
     let dir = tempfile::tempdir().expect("a temporary directory");
     let store = filled_store(&dir, filled);
     let key = SigningKey::new(SECRET).expect("a key");
-    report(
-        "sqlite_verify_all",
-        (0..runs).map(|_| verify_all_run(&store, &key)).collect(),
-        "records/s",
-    );
-    report("sqlite_page_1000_slowest_filter", (0..runs).map(|_| page_run(&store)).collect(), "ms");
+    if wanted("sqlite_verify_all") {
+        report_pair("sqlite_verify_all", (0..runs).map(|_| verify_all_run(&store, &key)).collect());
+    }
+    if wanted("sqlite_page_1000_slowest_filter") {
+        let values = (0..runs).map(|_| page_run(&store)).collect();
+        report("sqlite_page_1000_slowest_filter", values, "ms");
+    }
 }

@@ -78,8 +78,12 @@ impl SqliteStore {
             let report = migrate::migrate(&mut conn)?;
             info!(%location, version = report.version, "created the record table");
         }
+        let checkpoint_conn = match location {
+            SqliteLocation::Memory => None,
+            SqliteLocation::File(_) => Some(connection::open(&location, Role::Checkpointer)?),
+        };
         let writer_conn = Arc::new(Mutex::new(conn));
-        let writer = Writer::start(Arc::clone(&writer_conn))?;
+        let writer = Writer::start(Arc::clone(&writer_conn), checkpoint_conn)?;
         let inner = Inner { location, writer, writer_conn, readers: Mutex::new(Vec::new()) };
         Ok(SqliteStore { inner: Arc::new(inner) })
     }

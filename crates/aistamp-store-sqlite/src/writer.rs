@@ -6,6 +6,10 @@
 //! and wait for the commit that holds their row. While one commit is being
 //! written to disk the next writers queue up, so throughput grows with the
 //! number of concurrent writers while every acknowledgement stays durable.
+//!
+//! Copying the WAL back into the database file (a checkpoint) is left to a
+//! second thread with its own connection, so that its writes and flushes do
+//! not delay acknowledgements; SQLite lets it run beside the writer.
 
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -14,13 +18,23 @@ use std::time::{Duration, Instant};
 
 use aistamp_core::StoreError;
 use rusqlite::Connection;
-use tracing::{trace, warn};
+use tracing::{debug, trace, warn};
 
 use crate::error::{classify, duplicate, is_unique_violation};
 use crate::row::{INSERT_SQL, RowValues};
 
 /// The most rows one transaction takes.
 const MAX_BATCH: usize = 1024;
+
+/// How long the writer waits for one more write when fewer writers are
+/// waiting than joined the previous commit. Concurrent writers come back
+/// at slightly different moments after their acknowledgement; waiting this
+/// long for them turns many small commits into a few large ones. A lone
+/// writer never waits, since its previous commit held only its own row.
+const GATHER_WAIT: Duration = Duration::from_micros(250);
+
+/// Commits between two background checkpoints.
+const COMMITS_PER_CHECKPOINT: u32 = 32;
 
 /// A commit slower than this is logged as slow.
 const SLOW_COMMIT: Duration = Duration::from_secs(1);
@@ -57,19 +71,35 @@ pub(crate) struct WriteRequest {
 pub(crate) struct Writer {
     queue: Option<Sender<WriteRequest>>,
     thread: Option<JoinHandle<()>>,
+    checkpointer: Option<JoinHandle<()>>,
 }
 
 impl Writer {
-    /// Starts the writer thread on `conn`.
-    pub(crate) fn start(conn: Arc<Mutex<Connection>>) -> Result<Writer, StoreError> {
+    /// Starts the writer thread on `conn`, and the checkpoint thread on
+    /// `checkpoint_conn` when there is one (a database in memory has none).
+    pub(crate) fn start(
+        conn: Arc<Mutex<Connection>>,
+        checkpoint_conn: Option<Connection>,
+    ) -> Result<Writer, StoreError> {
+        let cannot_start = |err: std::io::Error| StoreError::Unavailable {
+            message: format!("cannot start the store's threads: {err}"),
+        };
+        let (nudge, nudges) = mpsc::sync_channel(1);
+        let checkpointer = match checkpoint_conn {
+            Some(checkpoint_conn) => Some(
+                thread::Builder::new()
+                    .name("sqlite-checkpt".to_string())
+                    .spawn(move || checkpoint(&checkpoint_conn, &nudges))
+                    .map_err(cannot_start)?,
+            ),
+            None => None,
+        };
         let (queue, requests) = mpsc::channel();
         let thread = thread::Builder::new()
-            .name("aistamp-sqlite-writer".to_string())
-            .spawn(move || run(&conn, &requests))
-            .map_err(|err| StoreError::Unavailable {
-                message: format!("cannot start the writer thread: {err}"),
-            })?;
-        Ok(Writer { queue: Some(queue), thread: Some(thread) })
+            .name("sqlite-writer".to_string())
+            .spawn(move || run(&conn, &requests, &nudge))
+            .map_err(cannot_start)?;
+        Ok(Writer { queue: Some(queue), thread: Some(thread), checkpointer })
     }
 
     /// Queues a write; the answer comes through the request's reply.
@@ -82,7 +112,9 @@ impl Writer {
 impl Drop for Writer {
     fn drop(&mut self) {
         drop(self.queue.take());
-        if let Some(thread) = self.thread.take() {
+        // The writer ends when its queue closes; the checkpointer when the
+        // writer's end closes its nudges.
+        for thread in [self.thread.take(), self.checkpointer.take()].into_iter().flatten() {
             drop(thread.join());
         }
     }
@@ -99,16 +131,14 @@ pub(crate) fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
     conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-fn run(conn: &Mutex<Connection>, requests: &Receiver<WriteRequest>) {
+fn run(conn: &Mutex<Connection>, requests: &Receiver<WriteRequest>, nudge: &SyncSender<()>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut previous_len = 1;
+    let mut commits = 0u32;
     while let Ok(first) = requests.recv() {
         batch.push(first);
-        while batch.len() < MAX_BATCH {
-            match requests.try_recv() {
-                Ok(request) => batch.push(request),
-                Err(_) => break,
-            }
-        }
+        gather(requests, &mut batch, previous_len);
+        previous_len = batch.len();
 
         let started = Instant::now();
         let outcome = insert_all(&lock(conn), &batch);
@@ -117,6 +147,12 @@ fn run(conn: &Mutex<Connection>, requests: &Receiver<WriteRequest>) {
             warn!(rows = batch.len(), ?elapsed, "slow sqlite commit");
         } else {
             trace!(rows = batch.len(), ?elapsed, "sqlite commit");
+        }
+
+        commits += 1;
+        if commits.is_multiple_of(COMMITS_PER_CHECKPOINT) {
+            // A checkpoint already due needs no second nudge.
+            let _ = nudge.try_send(());
         }
 
         match outcome {
@@ -131,6 +167,35 @@ fn run(conn: &Mutex<Connection>, requests: &Receiver<WriteRequest>) {
                     request.reply.send(Err(duplicate(&err)));
                 }
             }
+        }
+    }
+}
+
+/// Adds the waiting writes to `batch`, and waits briefly for more while it
+/// holds fewer than the previous commit did.
+fn gather(requests: &Receiver<WriteRequest>, batch: &mut Vec<WriteRequest>, previous_len: usize) {
+    while batch.len() < MAX_BATCH {
+        let next = match requests.try_recv() {
+            Ok(request) => Some(request),
+            Err(_) if batch.len() >= previous_len => None,
+            Err(_) => requests.recv_timeout(GATHER_WAIT).ok(),
+        };
+        match next {
+            Some(request) => batch.push(request),
+            None => return,
+        }
+    }
+}
+
+/// Copies the WAL into the database whenever the writer asks, without
+/// blocking writers or readers (a passive checkpoint). Failures are only
+/// logged: the writer checkpoints by itself past a bound.
+fn checkpoint(conn: &Connection, nudges: &Receiver<()>) {
+    while nudges.recv().is_ok() {
+        let started = Instant::now();
+        match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            Ok(()) => trace!(elapsed = ?started.elapsed(), "sqlite checkpoint"),
+            Err(err) => debug!(error = %err, "sqlite checkpoint skipped"),
         }
     }
 }
