@@ -200,18 +200,35 @@ impl Inner {
         visit: &mut dyn FnMut(Result<StoredRecord, StoreError>),
     ) -> Result<u64, StoreError> {
         let sql = query::build(query)?;
-        self.with_reader(|conn| {
-            let db = |e: rusqlite::Error| classify(&e);
-            let mut statement = conn.prepare(&sql.select).map_err(db)?;
-            let mut rows = statement.query(params_from_iter(&sql.select_params)).map_err(db)?;
-            let mut visited = 0;
-            while let Some(row) = rows.next().map_err(db)? {
-                visit(decode(row));
-                visited += 1;
-            }
-            Ok(visited)
-        })
+        if self.location == SqliteLocation::Memory {
+            // The only connection must not stay locked while `visit` runs:
+            // a visitor that uses the store would wait for itself. A
+            // database in memory is in memory anyway, so read it whole.
+            let mut rows = Vec::new();
+            self.with_reader(|conn| walk(conn, &sql, &mut |row| rows.push(row)))?;
+            let visited = rows.len() as u64;
+            rows.into_iter().for_each(visit);
+            return Ok(visited);
+        }
+        self.with_reader(|conn| walk(conn, &sql, visit))
     }
+}
+
+/// Streams the rows of `sql.select` to `visit`, decoding one at a time.
+fn walk(
+    conn: &Connection,
+    sql: &query::QuerySql,
+    visit: &mut dyn FnMut(Result<StoredRecord, StoreError>),
+) -> Result<u64, StoreError> {
+    let db = |e: rusqlite::Error| classify(&e);
+    let mut statement = conn.prepare(&sql.select).map_err(db)?;
+    let mut rows = statement.query(params_from_iter(&sql.select_params)).map_err(db)?;
+    let mut visited = 0;
+    while let Some(row) = rows.next().map_err(db)? {
+        visit(decode(row));
+        visited += 1;
+    }
+    Ok(visited)
 }
 
 impl RecordStore for SqliteStore {

@@ -237,3 +237,72 @@ fn insert_rows(
     }
     Ok(results)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aistamp_core::{Record, SignedRecord, SigningKey};
+
+    fn request(content_id: &str) -> (WriteRequest, mpsc::Receiver<Result<(), StoreError>>) {
+        let key = SigningKey::new("writer-test-secret-0123456789abcdef0123").unwrap();
+        let mut record = Record::new("app", "feature", "user", "model", "prompt");
+        record.content_id = content_id.to_string();
+        let signature = key.sign(&record);
+        let row = RowValues::new(SignedRecord { record, signature }).unwrap();
+        let (reply, answer) = mpsc::sync_channel(1);
+        (WriteRequest { row, reply: Reply::Blocking(reply) }, answer)
+    }
+
+    fn migrated() -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::migrate::migrate(&mut conn).unwrap();
+        conn
+    }
+
+    fn count(conn: &Connection) -> i64 {
+        conn.query_row("SELECT count(*) FROM provenance_records", [], |r| r.get(0)).unwrap()
+    }
+
+    #[test]
+    fn a_duplicate_in_a_batch_fails_alone() {
+        let conn = migrated();
+        let batch: Vec<_> = ["a", "a", "b"].map(|id| request(id).0).into_iter().collect();
+        let results = insert_all(&conn, &batch).unwrap();
+        assert!(results[0].is_ok() && results[2].is_ok());
+        assert!(
+            matches!(&results[1], Err(StoreError::DuplicateContentId { content_id }) if content_id == "a")
+        );
+        assert_eq!(count(&conn), 2);
+    }
+
+    #[test]
+    fn a_full_database_fails_the_whole_batch_as_disk_full() {
+        let conn = migrated();
+        let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
+        conn.pragma_update(None, "max_page_count", pages + 2).unwrap();
+        let batch: Vec<_> = (0..200).map(|i| request(&format!("{i:0>200}")).0).collect();
+        let err = insert_all(&conn, &batch).unwrap_err();
+        assert!(matches!(err, StoreError::DiskFull { .. }), "{err:?}");
+        assert_eq!(count(&conn), 0, "the batch was rolled back");
+        assert!(conn.is_autocommit());
+    }
+
+    #[test]
+    fn the_thread_answers_every_writer_and_stops_when_dropped() {
+        let conn = Arc::new(Mutex::new(migrated()));
+        let writer = Writer::start(Arc::clone(&conn), None).unwrap();
+        let answers: Vec<_> = ["x", "y", "x"]
+            .map(|id| {
+                let (request, answer) = request(id);
+                writer.submit(request).unwrap();
+                answer
+            })
+            .into_iter()
+            .collect();
+        let results: Vec<_> = answers.into_iter().map(|a| a.recv().unwrap()).collect();
+        assert!(results[0].is_ok() && results[1].is_ok());
+        assert!(matches!(results[2], Err(StoreError::DuplicateContentId { .. })));
+        drop(writer);
+        assert_eq!(count(&lock(&conn)), 2);
+    }
+}

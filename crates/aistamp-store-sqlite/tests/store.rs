@@ -331,3 +331,27 @@ fn a_foreign_table_is_a_schema_error_not_a_crash() {
     let err = aistamp_store_sqlite::migrate(&format!("sqlite:///{}", path.display())).unwrap_err();
     assert!(err.to_string().contains("cannot adopt"), "{err}");
 }
+
+#[test]
+fn a_visitor_may_use_the_store_it_walks() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = SqliteStore::open_path(dir.path().join("walk.db")).unwrap();
+    let memory = SqliteStore::open("sqlite:///:memory:").unwrap();
+    for store in [file, memory] {
+        for i in 0..3 {
+            RecordStore::write(&store, signed(full_record(&format!("w{i}"), i))).unwrap();
+        }
+        let mut copied = 0;
+        let visited = store
+            .for_each(&RecordQuery::default(), &mut |r| {
+                let record = r.unwrap().record;
+                assert!(store.get(&record.content_id).unwrap().is_some());
+                let copy = full_record(&format!("copy-{}", record.content_id), 9);
+                RecordStore::write(&store, signed(copy)).unwrap();
+                copied += 1;
+            })
+            .unwrap();
+        assert_eq!((visited, copied), (3, 3));
+        assert_eq!(store.query(&RecordQuery::default()).unwrap().total_count, 6);
+    }
+}
