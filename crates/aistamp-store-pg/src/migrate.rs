@@ -150,7 +150,7 @@ async fn adoptable(client: &Client) -> Result<Adoption, StoreError> {
         let found_type: String = row.try_get(1).unwrap_or_default();
         let found_length: Option<i32> = row.try_get(2).unwrap_or_default();
         let found_nullable = row.try_get::<_, String>(3).is_ok_and(|n| n == "YES");
-        let type_ok = found_type == *data_type || (*data_type == "json" && found_type == "jsonb");
+        let type_ok = found_type == *data_type;
         if !type_ok || found_length != *length || found_nullable != *nullable {
             problems.push(format!(
                 "column {name} is {found_type}({found_length:?}, nullable {found_nullable}), \

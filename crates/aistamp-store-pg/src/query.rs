@@ -45,14 +45,15 @@ fn filtered(query: &RecordQuery) -> Sql {
         let param = sql.bind(status.as_str());
         conditions.push(format!("status = {param}"));
     }
-    // These two expressions are those of the V2 expression indexes.
+    // The functions of the V2 expression indexes: `->> 'highest_severity'`
+    // and `->> 'action'`, priced so that the planner uses those indexes.
     if let Some(severity) = query.pii_severity {
         let param = sql.bind(severity.as_str());
-        conditions.push(format!("(pii_result ->> 'highest_severity') = {param}"));
+        conditions.push(format!("aistamp_pii_severity(pii_result) = {param}"));
     }
     if let Some(action) = query.policy_action {
         let param = sql.bind(action.as_str());
-        conditions.push(format!("(policy_decision ->> 'action') = {param}"));
+        conditions.push(format!("aistamp_policy_action(policy_decision) = {param}"));
     }
     if let Some(from) = query.from {
         let param = sql.bind(from.to_system_time());
@@ -142,8 +143,9 @@ mod tests {
         assert!(
             sql.text.ends_with(
                 "WHERE content_id = $1 AND user_id = $2 AND app_id = $3 AND feature_id = $4 \
-             AND model = $5 AND status = $6 AND (pii_result ->> 'highest_severity') = $7 \
-             AND (policy_decision ->> 'action') = $8 AND timestamp >= $9 AND timestamp <= $10 \
+             AND model = $5 AND status = $6 AND aistamp_pii_severity(pii_result) = $7 \
+             AND aistamp_policy_action(policy_decision) = $8 AND timestamp >= $9 \
+             AND timestamp <= $10 \
              ORDER BY timestamp, id LIMIT $11 OFFSET $12"
             ),
             "{}",
