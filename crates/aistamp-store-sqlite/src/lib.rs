@@ -63,9 +63,21 @@
 //! [`RecordStore::for_each`](aistamp_core::RecordStore::for_each) streams
 //! rows from a cursor for `verify --all` over any number of records.
 //!
-//! Time filters compare the stored text with the bound written as
-//! `YYYY-MM-DD HH:MM:SS.ffffff`, as the reference does; this is exact for
-//! every row written by either program, which always store that form.
+//! # Limits
+//!
+//! - Time filters compare the stored text with the bound written as
+//!   `YYYY-MM-DD HH:MM:SS.ffffff`, as the reference does. This is exact for
+//!   every row written by either program, which always store that form; a
+//!   row edited by hand into another form (with a `T`, say) still reads and
+//!   verifies, but may fall outside a time filter it belongs in.
+//! - `for_each` on a database in memory reads every match before visiting
+//!   (its one connection cannot stay locked while the visitor runs); on a
+//!   file it streams.
+//! - The JSON filters (PII severity, policy action) never match a row whose
+//!   JSON column is malformed; such a row is reported when read.
+//! - A database opened by [`SqliteStore::open`] is switched to WAL, which
+//!   ai-stamp 0.1.0 reads as well; the `-wal` and `-shm` files beside it
+//!   belong to the database.
 #![deny(missing_docs)]
 
 mod connection;
