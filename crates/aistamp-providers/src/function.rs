@@ -9,6 +9,7 @@ use crate::{AsyncProvider, Completion, Provider, ProviderError, UNKNOWN_MODEL};
 /// A blocking function `Fn(&str) -> Result<String, E>` as a provider; made
 /// by [`from_fn`]. It serves the async trait too, running on the caller's
 /// task. The function sees only the prompt; no token counts are reported.
+#[derive(Clone)]
 pub struct FnProvider<F> {
     function: F,
     default_model: String,
@@ -16,6 +17,7 @@ pub struct FnProvider<F> {
 
 /// An async function `Fn(String) -> impl Future<Output = Result<String, E>>`
 /// as an [`AsyncProvider`]; made by [`from_async_fn`].
+#[derive(Clone)]
 pub struct AsyncFnProvider<F> {
     function: F,
     default_model: String,
