@@ -1,6 +1,7 @@
 //! Benchmark of the PostgreSQL store: durable writes of 2 KB signed records
 //! from 1 and 16 threads, reading and verifying everything, report pages.
-//! `--database-url URL` (else a throwaway server), `--quick`; JSON lines out.
+//! `--database-url URL` (else a throwaway server), `--quick`,
+//! `--write-connections N`; prints JSON lines.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use aistamp_core::{
     Severity, SignedRecord, SigningKey, Status, Timestamp, new_content_id, sha256_hex,
     verify_stored,
 };
-use aistamp_store_pg::BlockingPgStore;
+use aistamp_store_pg::{BlockingPgStore, PgOptions};
 use aistamp_testkit::TestPostgres;
 
 const SECRET: &str = "benchmark-secret-key-0123456789abcdef";
@@ -51,12 +52,30 @@ fn record(i: u64) -> Record {
     }
 }
 
-/// A migrated store on a new database of `server`.
-fn new_store(server: &TestPostgres) -> BlockingPgStore {
+/// A migrated store on a new database of `server`, and its URL.
+fn new_store_at(server: &TestPostgres, options: &PgOptions) -> (BlockingPgStore, String) {
     let url = server.fresh_database().expect("a fresh database");
-    let store = BlockingPgStore::connect(&url).expect("a store");
+    let store = BlockingPgStore::connect_with(&url, options.clone()).expect("a store");
     store.migrate().expect("the schema");
-    store
+    (store, url)
+}
+
+fn new_store(server: &TestPostgres, options: &PgOptions) -> BlockingPgStore {
+    new_store_at(server, options).0
+}
+
+/// What autovacuum does within a minute of a bulk load: table statistics
+/// for the planner and the visibility map for index-only counts.
+fn vacuum_analyze(url: &str) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+    runtime.block_on(async {
+        let (client, connection) =
+            tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("a connection");
+        let driver = tokio::spawn(connection);
+        client.batch_execute("VACUUM ANALYZE provenance_records").await.expect("vacuum");
+        drop(client);
+        let _ = driver.await;
+    });
 }
 
 /// Writes `per_thread` records from each of `threads` threads into `store`;
@@ -141,7 +160,12 @@ fn report(workload: &str, values: Vec<f64>, unit: &str) {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let quick = args.iter().any(|a| a == "--quick");
-    let url = args.iter().position(|a| a == "--database-url").and_then(|i| args.get(i + 1));
+    let value = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1));
+    let url = value("--database-url");
+    let mut options = PgOptions::default();
+    if let Some(count) = value("--write-connections") {
+        options = options.write_connections(count.parse().expect("--write-connections N"));
+    }
     let server = match url {
         Some(url) => TestPostgres::external(url.clone()),
         None => TestPostgres::start().expect("a throwaway PostgreSQL server"),
@@ -153,14 +177,16 @@ fn main() {
     let mut single = Vec::new();
     let mut sixteen = Vec::new();
     for _ in 0..runs {
-        single.push(write(&new_store(&server), 1, one));
-        sixteen.push(write(&new_store(&server), 16, many));
+        single.push(write(&new_store(&server, &options), 1, one));
+        sixteen.push(write(&new_store(&server, &options), 16, many));
     }
     report("pg_write_1", single, "records/s");
     report("pg_write_16", sixteen, "records/s");
 
-    let store = Arc::new(new_store(&server));
+    let (store, url) = new_store_at(&server, &options);
+    let store = Arc::new(store);
     write(&store, 32, filled / 32);
+    vacuum_analyze(&url);
     let verify: Vec<f64> = (0..runs).map(|_| verify_all(&store, &key)).collect();
     report("pg_verify_all", verify, "records/s");
     let pages: Vec<f64> = (0..runs).map(|_| slowest_page(&store)).collect();

@@ -110,7 +110,7 @@ impl TestPostgres {
             // A port found free can be taken by someone else before the
             // server binds it, so try a few.
             for _ in 0..5 {
-                match start_server(&bin, &dir, &data) {
+                match start_server(&bin, &dir, &data, None) {
                     Ok(owned) => return Ok(owned),
                     Err(err) => last = err,
                 }
@@ -127,6 +127,40 @@ impl TestPostgres {
                 Err(err)
             }
         }
+    }
+
+    /// Crashes the server as a power cut would leave it, without a
+    /// checkpoint (`pg_ctl stop -m immediate`), and starts it again on the
+    /// same port, so that it recovers from its write-ahead log. Connections
+    /// open at the time are broken.
+    ///
+    /// # Errors
+    ///
+    /// For a server this process did not start, or when the restart fails.
+    pub fn crash_and_restart(&mut self) -> Result<(), TestPgError> {
+        let Some(owned) = &mut self.owned else {
+            return Err(TestPgError("cannot crash a server this process did not start".into()));
+        };
+        let bin = bin_dir()?;
+        let data = owned.dir.join("data");
+        // The old watchdog would remove the directory: end it first.
+        let _ = owned.watchdog.kill();
+        let _ = owned.watchdog.wait();
+        let status = as_postgres(&bin.join("pg_ctl"))
+            .current_dir(&owned.dir)
+            .args(["stop", "--wait", "--silent", "-m", "immediate", "-D"])
+            .arg(&data)
+            .stdin(Stdio::null())
+            .status()
+            .map_err(|e| TestPgError::io("cannot run pg_ctl", e))?;
+        let _ = owned.server.wait();
+        if !status.success() {
+            return Err(TestPgError(format!("pg_ctl stop -m immediate failed ({status})")));
+        }
+        let restarted = start_server(&bin, &owned.dir, &data, Some(owned.port))?;
+        // Replacing the record drops the old watchdog's pipe; it is gone.
+        *owned = restarted;
+        Ok(())
     }
 
     /// Uses an existing server: fresh databases are created in it, nothing
@@ -428,9 +462,20 @@ fn free_port() -> Result<u16, TestPgError> {
         .map_err(|e| TestPgError::io("cannot find a free port", e))
 }
 
-fn start_server(bin: &Path, dir: &Path, data: &Path) -> Result<OwnedServer, TestPgError> {
-    let port = free_port()?;
-    let log = fs::File::create(dir.join("postgres.log"))
+fn start_server(
+    bin: &Path,
+    dir: &Path,
+    data: &Path,
+    port: Option<u16>,
+) -> Result<OwnedServer, TestPgError> {
+    let port = match port {
+        Some(port) => port,
+        None => free_port()?,
+    };
+    let log = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("postgres.log"))
         .map_err(|e| TestPgError::io("cannot create the server log", e))?;
     let log_err = log.try_clone().map_err(|e| TestPgError::io("cannot open the server log", e))?;
     let mut command = as_postgres(&bin.join("postgres"));
@@ -555,6 +600,36 @@ mod tests {
         drop(server);
         assert!(!dir.exists());
         assert!(!accepts_connections(&first));
+    }
+
+    #[test]
+    fn a_crashed_server_restarts_with_its_committed_data() {
+        let mut server = TestPostgres::start().unwrap();
+        let url = server.fresh_database().unwrap();
+        let count = |url: &str| -> Option<i64> {
+            let url = url.to_owned();
+            on_own_thread(move || {
+                block_on(async move {
+                    let (client, connection) =
+                        tokio_postgres::connect(&url, tokio_postgres::NoTls).await.ok()?;
+                    let driver = tokio::spawn(connection);
+                    client
+                        .batch_execute(
+                            "CREATE TABLE IF NOT EXISTS t (n int); INSERT INTO t VALUES (1)",
+                        )
+                        .await
+                        .ok()?;
+                    let row = client.query_one("SELECT count(*) FROM t", &[]).await.ok()?;
+                    drop(client);
+                    let _ = driver.await;
+                    row.try_get(0).ok()
+                })
+            })
+        };
+        assert_eq!(count(&url), Some(1));
+        server.crash_and_restart().unwrap();
+        assert_eq!(count(&url), Some(2));
+        assert!(TestPostgres::external("postgres://x").crash_and_restart().is_err());
     }
 
     #[test]
