@@ -58,14 +58,28 @@ fn backend(url: &str) -> Result<Backend, ClientError> {
     }
 }
 
-/// Opens the blocking store `url` names, creating an SQLite database and
-/// its table on first use.
+/// Logs a failed schema migration of a PostgreSQL store. A user without
+/// the right to change the schema can still write to a current one; a
+/// missing table shows at the first write as `SchemaMissing`.
+#[cfg(feature = "postgres")]
+fn schema_ready(migrated: Result<aistamp_store_pg::MigrationReport, StoreError>) {
+    if let Err(error) = migrated {
+        tracing::warn!(error = %error, "cannot migrate the PostgreSQL record store");
+    }
+}
+
+/// Opens the blocking store `url` names, creating the database's table
+/// when missing (an SQLite file too), as ai-stamp does.
 pub(crate) fn open_blocking(url: &str) -> Result<Arc<dyn RecordStore>, ClientError> {
     match backend(url)? {
         #[cfg(feature = "sqlite")]
         Backend::Sqlite => Ok(Arc::new(aistamp_store_sqlite::SqliteStore::open(url)?)),
         #[cfg(feature = "postgres")]
-        Backend::Postgres => Ok(Arc::new(aistamp_store_pg::BlockingPgStore::connect(url)?)),
+        Backend::Postgres => {
+            let store = aistamp_store_pg::BlockingPgStore::connect(url)?;
+            schema_ready(store.migrate());
+            Ok(Arc::new(store))
+        }
         #[allow(unreachable_patterns)]
         _ => Err(ClientError::UnsupportedUrl { scheme: String::new() }),
     }
@@ -77,7 +91,11 @@ pub(crate) async fn open_async(url: &str) -> Result<Arc<dyn DynAsyncStore>, Clie
         #[cfg(feature = "sqlite")]
         Backend::Sqlite => Ok(Arc::new(aistamp_store_sqlite::SqliteStore::open(url)?)),
         #[cfg(feature = "postgres")]
-        Backend::Postgres => Ok(Arc::new(aistamp_store_pg::PgStore::connect(url).await?)),
+        Backend::Postgres => {
+            let store = aistamp_store_pg::PgStore::connect(url).await?;
+            schema_ready(store.migrate().await);
+            Ok(Arc::new(store))
+        }
         #[allow(unreachable_patterns)]
         _ => Err(ClientError::UnsupportedUrl { scheme: String::new() }),
     }
