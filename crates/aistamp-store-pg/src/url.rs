@@ -81,6 +81,9 @@ impl PgUrl {
             .map_err(|err| invalid(format!("{err}")))?;
 
         let tls = match ssl_mode.as_deref() {
+            // FIXME: libpq's default `prefer` tries TLS first and falls back
+            // to plain; here it never tries, because a failed certificate
+            // check would need a second, plain connection attempt.
             None | Some("disable" | "allow" | "prefer") => None,
             Some("require" | "verify-ca" | "verify-full") => Some(TlsSettings { root_cert }),
             Some(other) => {
