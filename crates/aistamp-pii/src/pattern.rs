@@ -93,6 +93,7 @@ impl PatternError {
         PatternError { index: Some(index), name: name.map(str::to_owned), problem }
     }
 
+    #[cfg(feature = "yaml")]
     pub(crate) fn file(problem: Problem) -> Self {
         PatternError { index: None, name: None, problem }
     }
