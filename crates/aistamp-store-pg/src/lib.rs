@@ -304,14 +304,27 @@ impl PgStore {
         let statement = transaction.prepare_cached(&sql.text).await.map_err(|e| classify(&e))?;
         let portal = transaction.bind(&statement, &sql.params()).await.map_err(|e| classify(&e))?;
         let mut visited = 0u64;
+        let mut rows =
+            transaction.query_portal(&portal, STREAM_PAGE).await.map_err(|e| classify(&e))?;
         loop {
-            let rows =
-                transaction.query_portal(&portal, STREAM_PAGE).await.map_err(|e| classify(&e))?;
-            for row in &rows {
-                visit(row::decode(row));
+            let page = std::mem::take(&mut rows);
+            let more = page.len() == STREAM_PAGE as usize;
+            let visit_page = async {
+                for row in &page {
+                    visit(row::decode(row));
+                }
+            };
+            if more {
+                // The request for the next page goes out first, so that the
+                // server reads and sends it while this page is visited.
+                let (next, ()) =
+                    tokio::join!(transaction.query_portal(&portal, STREAM_PAGE), visit_page);
+                rows = next.map_err(|e| classify(&e))?;
+            } else {
+                visit_page.await;
             }
-            visited += rows.len() as u64;
-            if rows.len() < STREAM_PAGE as usize {
+            visited += page.len() as u64;
+            if !more {
                 break;
             }
         }
