@@ -22,7 +22,12 @@ pub(crate) fn classify(err: &tokio_postgres::Error) -> StoreError {
     };
     let message = format!("{} (SQLSTATE {})", db.message(), db.code().code());
     let code = db.code();
-    if *code == SqlState::UNDEFINED_TABLE || *code == SqlState::UNDEFINED_COLUMN {
+    // A missing function is one of migration V2's: the database was made by
+    // the reference and never migrated here.
+    if *code == SqlState::UNDEFINED_TABLE
+        || *code == SqlState::UNDEFINED_COLUMN
+        || *code == SqlState::UNDEFINED_FUNCTION
+    {
         return StoreError::SchemaMissing { message: db.message().to_owned() };
     }
     if *code == SqlState::DISK_FULL {

@@ -253,6 +253,30 @@ fn a_database_made_by_the_reference_migrate_is_adopted_untouched() {
 }
 
 #[test]
+fn an_unmigrated_reference_database_reads_and_says_what_is_missing() {
+    let url = aistamp_testkit::fresh_database();
+    run_sql(&url, REFERENCE_MIGRATE_DDL);
+    let key = SigningKey::new(SECRET).unwrap();
+    let record = reference_record();
+    insert_reference_row(&url, &key.sign(&record).to_hex());
+
+    let store = BlockingPgStore::connect(&url).unwrap();
+    assert_eq!(store.get(&record.content_id).unwrap().unwrap().record, record);
+    assert_eq!(store.query(&RecordQuery::default()).unwrap().total_count, 1);
+    // The JSON filters need migration V2's functions.
+    let err = store
+        .query(&RecordQuery { pii_severity: Some(Severity::Medium), ..RecordQuery::default() })
+        .unwrap_err();
+    assert!(matches!(err, StoreError::SchemaMissing { .. }), "{err:?}");
+    assert!(err.to_string().contains("run `aistamp migrate`"), "{err}");
+    store.migrate().unwrap();
+    let page = store
+        .query(&RecordQuery { pii_severity: Some(Severity::Medium), ..RecordQuery::default() })
+        .unwrap();
+    assert_eq!(page.total_count, 1);
+}
+
+#[test]
 fn a_table_made_by_create_tables_is_adopted_too() {
     let url = aistamp_testkit::fresh_database();
     run_sql(&url, REFERENCE_CREATE_TABLES_DDL);
