@@ -82,15 +82,21 @@ fn trigger_bits(word: u64) -> u64 {
     digit_or_colon | at
 }
 
-/// Calls `f` with the offset and value of every trigger byte. A loop the
-/// compiler vectorizes skips 64-byte blocks without one; in the others the
-/// trigger bytes are found eight at a time.
+/// Calls `f` with the offset and value of every trigger byte at or after the
+/// offset `f` last returned (it returns where to look next). A loop the
+/// compiler vectorizes skips 64-byte blocks without a trigger byte; in the
+/// others the trigger bytes are found eight at a time.
 #[inline]
-fn for_each_trigger(hay: &[u8], mut f: impl FnMut(usize, u8)) {
+fn for_each_trigger(hay: &[u8], mut f: impl FnMut(usize, u8) -> usize) {
     const BLOCK: usize = 64;
+    let mut next = 0;
     let mut blocks = hay.chunks_exact(BLOCK);
     let mut base = 0;
     for block in &mut blocks {
+        if base + BLOCK <= next {
+            base += BLOCK;
+            continue;
+        }
         let mut any = 0u8;
         for &b in block {
             any |= u8::from(is_trigger(b));
@@ -102,7 +108,9 @@ fn for_each_trigger(hay: &[u8], mut f: impl FnMut(usize, u8)) {
                 let mut bits = trigger_bits(u64::from_le_bytes(bytes));
                 while bits != 0 {
                     let i = w * 8 + bits.trailing_zeros() as usize / 8;
-                    f(base + i, block[i]);
+                    if base + i >= next {
+                        next = f(base + i, block[i]).max(base + i + 1);
+                    }
                     bits &= bits - 1;
                 }
             }
@@ -110,8 +118,8 @@ fn for_each_trigger(hay: &[u8], mut f: impl FnMut(usize, u8)) {
         base += BLOCK;
     }
     for (i, &b) in blocks.remainder().iter().enumerate() {
-        if is_trigger(b) {
-            f(base + i, b);
+        if is_trigger(b) && base + i >= next {
+            next = f(base + i, b).max(base + i + 1);
         }
     }
 }
@@ -121,37 +129,46 @@ fn for_each_trigger(hay: &[u8], mut f: impl FnMut(usize, u8)) {
 /// longer one).
 pub(crate) fn find_all(hay: &[u8], keys: &KeyFinder) -> Vec<Found> {
     let mut candidates = Vec::new();
-    let mut numeric_resume = 0;
-    let mut ipv6_resume = 0;
     for_each_trigger(hay, |i, b| match b {
-        b'@' => {
-            if let Some((s, e)) = email::find_at(hay, i) {
+        b'@' => match email::find_at(hay, i) {
+            Some((s, e)) => {
                 candidates.push(Found::new(Kind::Email, s, e));
+                e
             }
-        }
-        b':' => {
-            if i >= ipv6_resume {
-                let (found, resume) = ipv6::find_at(hay, i);
-                ipv6_resume = resume;
-                if let Some((s, e)) = found {
-                    candidates.push(Found::new(Kind::IpAddress, s, e));
-                }
+            None => i + 1,
+        },
+        b':' => match ipv6::find_at(hay, i) {
+            Some((s, e)) => {
+                candidates.push(Found::new(Kind::IpAddress, s, e));
+                e
             }
-        }
+            None => i + 1,
+        },
         _ => {
-            if i >= numeric_resume {
-                let (found, resume) = numeric::find_at(hay, i);
-                numeric_resume = resume;
-                candidates.extend(found);
-            }
+            let (found, resume) = numeric::find_at(hay, i);
+            candidates.extend(found);
+            resume
         }
     });
-    keys.find_all(hay, |s, e| candidates.push(Found::new(Kind::ApiKey, s, e)));
+    let mut api_keys = Vec::new();
+    keys.find_all(hay, |s, e| api_keys.push(Found::new(Kind::ApiKey, s, e)));
 
-    candidates.sort_unstable_by_key(|f| (f.start, std::cmp::Reverse(f.end)));
-    let mut out = Vec::with_capacity(candidates.len());
+    // Both lists are (almost always) sorted already; merge them, keeping a
+    // candidate only when it starts after everything kept so far.
+    let order = |f: &Found| (f.start, std::cmp::Reverse(f.end));
+    if !candidates.is_sorted_by_key(order) {
+        candidates.sort_unstable_by_key(order);
+    }
+    let mut out = Vec::with_capacity(candidates.len() + api_keys.len());
     let mut covered = 0;
-    for found in candidates {
+    let (mut a, mut b) = (candidates.into_iter().peekable(), api_keys.into_iter().peekable());
+    loop {
+        let next = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) if order(y) < order(x) => b.next(),
+            (Some(_), _) => a.next(),
+            (None, _) => b.next(),
+        };
+        let Some(found) = next else { break };
         if found.start >= covered {
             covered = found.end;
             out.push(found);
@@ -168,7 +185,10 @@ mod tests {
     fn the_sweep_sees_every_trigger_byte() {
         let text = format!("{}7{}@{}:", "a".repeat(63), "b".repeat(70), "c".repeat(5));
         let mut seen = Vec::new();
-        for_each_trigger(text.as_bytes(), |i, b| seen.push((i, b)));
+        for_each_trigger(text.as_bytes(), |i, b| {
+            seen.push((i, b));
+            i + 1
+        });
         assert_eq!(seen, vec![(63, b'7'), (134, b'@'), (140, b':')]);
     }
 

@@ -11,10 +11,9 @@ fn is_hex(b: u8) -> bool {
     b.is_ascii_hexdigit()
 }
 
-/// Looks for an IPv6 address around the `:` at `colon`. Returns the byte
-/// span found, if any, and the offset from which later colons are worth
-/// looking at (the end of the run of address bytes).
-pub(crate) fn find_at(hay: &[u8], colon: usize) -> (Option<(usize, usize)>, usize) {
+/// Looks for an IPv6 address around the `:` at `colon`; returns its byte
+/// span.
+pub(crate) fn find_at(hay: &[u8], colon: usize) -> Option<(usize, usize)> {
     let mut start = colon;
     while start > 0 && colon - start < MAX_LEN && (is_hex(hay[start - 1]) || hay[start - 1] == b':')
     {
@@ -28,7 +27,6 @@ pub(crate) fn find_at(hay: &[u8], colon: usize) -> (Option<(usize, usize)>, usiz
         }
         end += 1;
     }
-    let resume = end;
 
     // Sentence punctuation after the address is not part of it.
     while end > colon + 1 && hay[end - 1] == b'.' {
@@ -37,7 +35,7 @@ pub(crate) fn find_at(hay: &[u8], colon: usize) -> (Option<(usize, usize)>, usiz
     if end - start >= 3 && hay[end - 1] == b':' && hay[end - 2] != b':' {
         end -= 1;
     }
-    (accept(hay, start, end).then_some((start, end)), resume)
+    accept(hay, start, end).then_some((start, end))
 }
 
 fn accept(hay: &[u8], start: usize, end: usize) -> bool {
@@ -74,7 +72,7 @@ mod tests {
 
     fn ipv6(text: &str) -> Option<&str> {
         let colon = text.find(':')?;
-        find_at(text.as_bytes(), colon).0.map(|(s, e)| &text[s..e])
+        find_at(text.as_bytes(), colon).map(|(s, e)| &text[s..e])
     }
 
     #[test]
