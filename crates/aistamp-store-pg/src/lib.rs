@@ -431,8 +431,15 @@ impl BlockingPgStore {
             .map_err(|err| StoreError::Backend {
                 message: format!("cannot start a runtime: {err}"),
             })?;
-        let store = run_on(&runtime, PgStore::connect_with(url, options))?;
-        Ok(BlockingPgStore { store, runtime: Some(runtime) })
+        match run_on(&runtime, PgStore::connect_with(url, options)) {
+            Ok(store) => Ok(BlockingPgStore { store, runtime: Some(runtime) }),
+            Err(err) => {
+                // Dropping a runtime inside another one panics; this never
+                // waits.
+                runtime.shutdown_background();
+                Err(err)
+            }
+        }
     }
 
     /// The async store inside, sharing connections and write queue.

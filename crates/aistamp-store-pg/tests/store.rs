@@ -389,6 +389,10 @@ async fn the_blocking_store_works_inside_a_runtime_too() {
     store.for_each(&RecordQuery::default(), &mut |_| seen += 1).unwrap();
     assert_eq!(seen, 1);
     drop(store);
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let err = BlockingPgStore::connect(&format!("postgres://u@127.0.0.1:{port}/db")).unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable { .. }), "{err:?}");
 }
 
 #[test]
