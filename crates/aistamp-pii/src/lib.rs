@@ -68,6 +68,27 @@
 //! the window cuts the text. Snippets cost time linear in the number of
 //! matches.
 //!
+//! # Quality and speed
+//!
+//! `tests/data/*.toml` holds positive and negative rows for every
+//! recognizer. `tests/eval.rs` measures recall and precision per kind on
+//! `eval/corpus.txt`, 1,500 short documents generated with Faker by
+//! `eval/generate.py` (every Faker card type, US phone format, SSN, IPv4
+//! and IPv6 form, synthetic vendor keys, and decoys: order and tracking
+//! numbers, dates, times, versions, code, MAC addresses, barcodes, UK phone
+//! numbers, MSISDNs, routing numbers); the test requires at least 0.97 of
+//! both on every kind. The corpus was written alongside the recognizers, so
+//! it shows that the listed formats and decoys are handled, not how
+//! unfamiliar text will fare.
+//!
+//! Scanning makes one pass over the text for digits, `:` and `@` (skipping
+//! 64-byte blocks without one in a vectorized loop) and one Aho-Corasick
+//! pass for key prefixes, then checks each candidate by hand with ASCII word
+//! boundaries. Snippets cost a binary search and the window's spans, so the
+//! whole scan is linear in the text and the number of matches.
+//! `examples/pii_bench.rs` and `benches/scan.rs` measure it on clean and
+//! PII-dense prose.
+//!
 //! # Limits
 //!
 //! Pattern matching finds PII that looks like PII. It is a safety net, not
@@ -84,8 +105,11 @@
 //!   as "order", "invoice" or "account" (or after `#`) is taken as an
 //!   identifier, not a phone number; a dotted quad after "version",
 //!   "release", "build" and the like is a version, not an address; `a::b`,
-//!   `std::vec` and mixed-case groups are code, not IPv6. Any such rule can
-//!   be wrong both ways on unusual text.
+//!   `std::vec` and mixed-case groups are code, not IPv6; digits that follow
+//!   a `+44`-style country code or a trunk `0` ("+44(0)20 7946 0958") are
+//!   not a US phone number or a card; a card number never starts in the
+//!   middle of a space-separated run of digit groups. Any such rule can be
+//!   wrong both ways on unusual text.
 //! - Card numbers are Luhn- and issuer-checked, so test numbers like
 //!   `4111 1111 1111 1111` are reported while a random 16-digit number
 //!   usually is not; roughly one random digit string in a few hundred with a

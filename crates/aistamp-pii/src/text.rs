@@ -58,6 +58,9 @@ pub(crate) fn count_chars(text: &str, range: std::ops::Range<usize>) -> usize {
 
 /// The byte offset `n` code points before `i` (or 0).
 pub(crate) fn back_chars(hay: &[u8], mut i: usize, n: usize) -> usize {
+    if i >= n && hay.get(i - n..i).is_some_and(<[u8]>::is_ascii) {
+        return i - n;
+    }
     for _ in 0..n {
         if i == 0 {
             break;
@@ -72,6 +75,9 @@ pub(crate) fn back_chars(hay: &[u8], mut i: usize, n: usize) -> usize {
 
 /// The byte offset `n` code points after `i` (or the end).
 pub(crate) fn forward_chars(hay: &[u8], mut i: usize, n: usize) -> usize {
+    if hay.get(i..i.saturating_add(n)).is_some_and(<[u8]>::is_ascii) {
+        return i + n;
+    }
     for _ in 0..n {
         if i >= hay.len() {
             break;
@@ -135,6 +141,9 @@ mod tests {
         assert_eq!(forward_chars(bytes, 0, 99), bytes.len());
         assert_eq!(back_chars(bytes, bytes.len(), 1), bytes.len() - 4);
         assert_eq!(back_chars(bytes, 3, 99), 0);
+        assert_eq!(back_chars(b"abcdef", 5, 2), 3);
+        assert_eq!(forward_chars(b"abcdef", 1, 2), 3);
+        assert_eq!(forward_chars(b"abcdef", 5, 2), 6);
     }
 
     #[test]
