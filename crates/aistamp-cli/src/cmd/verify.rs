@@ -3,7 +3,6 @@
 
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use aistamp_core::{
@@ -111,18 +110,19 @@ struct Failure {
     reason: String,
 }
 
-/// Records travel to the verifying threads in batches of this many.
-const BATCH: usize = 2048;
+/// Below this many records one thread does all the work.
+const PARALLEL_FROM: u64 = 1_000;
 
 fn run_all(args: &VerifyArgs, settings: &Settings, out: &mut dyn Write) -> Result<(), CliError> {
     let config = settings.config()?;
     let store = settings.open_store()?;
     let query = query_from(&args.filters, None);
-    let progress = Progress::start(store.as_ref(), &query)?;
+    let total = matching(store.as_ref(), &query)?;
+    let progress = Progress::start(total);
 
     let started = Instant::now();
     let (checked, mut failures) =
-        verify_all(store.as_ref(), &query, config.signing_key(), &progress)?;
+        verify_all(store.as_ref(), &query, total, config.signing_key(), &progress)?;
     progress.finish();
     failures.sort_by_key(|f| f.index);
     tracing::debug!(checked, elapsed_ms = started.elapsed().as_millis() as u64, "verified all");
@@ -163,68 +163,74 @@ fn run_all(args: &VerifyArgs, settings: &Settings, out: &mut dyn Write) -> Resul
     if failures.is_empty() { Ok(()) } else { Err(CliError::silent(EXIT_FAILURE)) }
 }
 
-/// Walks the store on this thread and checks signatures on worker
-/// threads; returns how many records were checked and the failures.
+/// How many records the walk will visit: the matches after the offset, at
+/// most the limit.
+fn matching(store: &dyn RecordStore, query: &RecordQuery) -> Result<u64, CliError> {
+    let count = RecordQuery { limit: Some(0), offset: 0, ..query.clone() };
+    let total = store.query(&count)?.total_count.saturating_sub(query.offset);
+    Ok(query.limit.map_or(total, |limit| total.min(limit)))
+}
+
+/// Splits the walk into one contiguous range of the query's order per
+/// core; each thread reads its range through its own connection and checks
+/// the signatures as they come. Returns how many records were checked and
+/// the failures.
+///
+/// The last range has no upper bound, so records added during the walk
+/// after its start are checked too.
 fn verify_all(
     store: &dyn RecordStore,
     query: &RecordQuery,
+    total: u64,
     key: &SigningKey,
     progress: &Progress,
 ) -> Result<(u64, Vec<Failure>), CliError> {
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 16);
-    let (sender, receiver) =
-        mpsc::sync_channel::<Vec<(u64, Result<StoredRecord, StoreError>)>>(workers * 2);
-    let receiver = std::sync::Mutex::new(receiver);
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u64;
+    let parts = if total < PARALLEL_FROM { 1 } else { cores.clamp(1, 16) };
+    let chunk = total.div_ceil(parts).max(1);
 
     std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                scope.spawn(|| {
+        let handles: Vec<_> = (0..parts)
+            .map(|part| {
+                let first = part * chunk;
+                let range = RecordQuery {
+                    offset: query.offset + first,
+                    limit: if part + 1 == parts {
+                        query.limit.map(|limit| limit.saturating_sub(first))
+                    } else {
+                        Some(chunk)
+                    },
+                    ..query.clone()
+                };
+                scope.spawn(move || {
                     let mut failures = Vec::new();
-                    loop {
-                        // The lock is held only while taking one batch.
-                        let batch = match receiver.lock() {
-                            Ok(guard) => guard.recv(),
-                            Err(_) => break,
-                        };
-                        let Ok(batch) = batch else { break };
-                        let size = batch.len() as u64;
-                        for (index, row) in batch {
-                            if let Some(failure) = check(index, row, key) {
-                                failures.push(failure);
-                            }
+                    let mut seen = 0u64;
+                    let walked = store.for_each(&range, &mut |row| {
+                        if let Some(failure) = check(first + seen, row, key) {
+                            failures.push(failure);
                         }
-                        progress.advance(size);
-                    }
-                    failures
+                        seen += 1;
+                        if seen % 1024 == 0 {
+                            progress.advance(1024);
+                        }
+                    });
+                    progress.advance(seen % 1024);
+                    walked.map(|_| (seen, failures))
                 })
             })
             .collect();
 
-        let mut index = 0u64;
-        let mut batch = Vec::with_capacity(BATCH);
-        let walked = store.for_each(query, &mut |row| {
-            batch.push((index, row));
-            index += 1;
-            if batch.len() == BATCH {
-                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                let _ = sender.send(full);
-            }
-        });
-        if !batch.is_empty() {
-            let _ = sender.send(batch);
-        }
-        drop(sender);
-
+        let mut checked = 0;
         let mut failures = Vec::new();
         for handle in handles {
-            match handle.join() {
-                Ok(mut found) => failures.append(&mut found),
-                Err(_) => return Err(CliError::failure("a verifying thread failed")),
-            }
+            let Ok(result) = handle.join() else {
+                return Err(CliError::failure("a verifying thread failed"));
+            };
+            let (seen, mut found) = result?;
+            checked += seen;
+            failures.append(&mut found);
         }
-        walked?;
-        Ok((index, failures))
+        Ok((checked, failures))
     })
 }
 
@@ -261,23 +267,14 @@ struct Progress {
 }
 
 impl Progress {
-    fn start(store: &dyn RecordStore, query: &RecordQuery) -> Result<Progress, CliError> {
-        let enabled = std::io::stderr().is_terminal();
-        let total = if enabled {
-            // Counting costs one query; only worth it when someone watches.
-            let count = RecordQuery { limit: Some(0), ..query.clone() };
-            let total = store.query(&count)?.total_count.saturating_sub(query.offset);
-            query.limit.map_or(total, |limit| total.min(limit))
-        } else {
-            0
-        };
-        Ok(Progress {
+    fn start(total: u64) -> Progress {
+        Progress {
             total,
             done: AtomicU64::new(0),
-            enabled,
+            enabled: std::io::stderr().is_terminal(),
             started: Instant::now(),
             last_drawn_ms: AtomicU64::new(0),
-        })
+        }
     }
 
     fn advance(&self, count: u64) {
@@ -314,5 +311,62 @@ impl Progress {
             let mut stderr = std::io::stderr().lock();
             let _ = writeln!(stderr);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aistamp_core::{Record, SignedRecord, Timestamp};
+    use aistamp_store_sqlite::SqliteStore;
+
+    use super::*;
+
+    #[test]
+    fn parallel_ranges_cover_every_record_once_and_keep_the_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open_path(dir.path().join("v.db")).unwrap();
+        let key = SigningKey::new("a-test-secret-that-is-long-enough-0123").unwrap();
+        let base = Timestamp::parse("2025-01-01").unwrap();
+        let count = 2_501u64;
+        let bad = [7u64, 1_300, 2_500];
+
+        // Concurrent writers commit together, which keeps this quick.
+        std::thread::scope(|scope| {
+            for lane in 0..8u64 {
+                let (store, key) = (&store, &key);
+                scope.spawn(move || {
+                    for i in (lane..count).step_by(8) {
+                        let mut record = Record::new("app", "f", "u", "m", "prompt");
+                        record.content_id = format!("id-{i:05}");
+                        record.timestamp = base.checked_add_micros(i as i64).unwrap();
+                        let mut signature = key.sign(&record);
+                        if bad.contains(&i) {
+                            signature = key.sign(&Record::new("x", "y", "z", "m", "other"));
+                        }
+                        store.write(SignedRecord { record, signature }).unwrap();
+                    }
+                });
+            }
+        });
+
+        let query = RecordQuery::default();
+        let total = matching(&store, &query).unwrap();
+        assert_eq!(total, count);
+        let (checked, mut failures) =
+            verify_all(&store, &query, total, &key, &Progress::start(total)).unwrap();
+        failures.sort_by_key(|f| f.index);
+        assert_eq!(checked, count);
+        let ids: Vec<&str> = failures.iter().map(|f| f.content_id.as_str()).collect();
+        assert_eq!(ids, ["id-00007", "id-01300", "id-02500"]);
+        assert_eq!(failures[1].index, 1_300);
+
+        // An offset and a limit narrow the ranges the same way.
+        let narrow = RecordQuery { offset: 1_000, limit: Some(1_400), ..RecordQuery::default() };
+        let total = matching(&store, &narrow).unwrap();
+        assert_eq!(total, 1_400);
+        let (checked, failures) =
+            verify_all(&store, &narrow, total, &key, &Progress::start(total)).unwrap();
+        assert_eq!(checked, 1_400);
+        assert_eq!(failures.len(), 1);
     }
 }

@@ -5,6 +5,7 @@ mod support;
 
 mod config;
 mod errors;
+mod fixture;
 mod help;
 mod policy;
 mod postgres;

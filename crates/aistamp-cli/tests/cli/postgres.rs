@@ -60,3 +60,17 @@ fn postgresql_urls_work_in_both_spellings() {
     run.expect_code(0);
     assert!(run.stdout.starts_with("total_count: 5 "), "{}", run.stdout);
 }
+
+#[test]
+fn stamp_then_verify_on_postgres() {
+    let env = Env::postgres();
+    env.run(&["migrate"]).expect_code(0);
+    let run = env.run(&["stamp", "--prompt", "hello", "--format", "json", "--exec", "rev"]);
+    run.expect_code(0);
+    let out: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let id = out["content_id"].as_str().unwrap();
+    let text = out["text"].as_str().unwrap();
+    env.run(&["verify", "--content-id", id, "--text", text]).expect_code(0);
+    env.run(&["audit", "--content-id", id]).expect_code(0);
+    env.run(&["verify", "--all"]).expect_code(0);
+}
