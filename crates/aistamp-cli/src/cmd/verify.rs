@@ -210,7 +210,7 @@ fn verify_all(
                             failures.push(failure);
                         }
                         seen += 1;
-                        if seen % 1024 == 0 {
+                        if seen.is_multiple_of(1024) {
                             progress.advance(1024);
                         }
                     });
