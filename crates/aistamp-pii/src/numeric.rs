@@ -53,8 +53,8 @@ pub(crate) fn find_at(hay: &[u8], d: usize) -> (Option<Found>, usize) {
     let only_address = international || prev == Some(b'-') && after_digits;
     let no_card = only_address || prev == Some(b' ') && after_digits;
 
-    // Every shape below starts with a run of 1 to 4, 10, or 12 to 19 digits;
-    // a short run must be followed by a separator or `)`.
+    // Every shape below starts with a run of 1 to 4 or 10 to 19 digits; a
+    // short run must be followed by a separator or `)`.
     let run = run_end - d;
     let shaped = match run {
         1..=4 => matches!(hay.get(run_end), Some(b'.' | b'-' | b' ' | b')')),
