@@ -70,7 +70,7 @@ fn scan_error(path: &Path, err: aistamp_pii::ScanError) -> CliError {
 }
 
 /// The reference's text report. Its count comes first, so the match lines
-/// (not the matches) are kept until the end.
+/// wait in a [`Spool`] until the end of the input.
 fn scan_text(
     scanner: &Scanner,
     reader: impl Read,
@@ -78,10 +78,10 @@ fn scan_text(
     name: &str,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let mut lines = String::new();
+    let mut lines = Spool::default();
     let summary = scanner
         .scan_reader(reader, |m| {
-            lines.push_str(&format!(
+            lines.push(format!(
                 "  [{:<6}] {:<12} position {}-{}   {}\n",
                 m.severity.as_str(),
                 m.pattern_name(),
@@ -94,8 +94,59 @@ fn scan_text(
     if summary.matches == 0 {
         return writeln!(out, "No PII detected.").map_err(write_error);
     }
-    write!(out, "PII scan results for: {name}\nFound {} match(es):\n\n{lines}", summary.matches)
-        .map_err(write_error)
+    write!(out, "PII scan results for: {name}\nFound {} match(es):\n\n", summary.matches)
+        .map_err(write_error)?;
+    lines.copy_to(out)
+}
+
+/// Text kept for later: in memory up to [`Spool::MEMORY`] bytes, then in
+/// an anonymous temporary file, so that memory stays bounded whatever the
+/// number of matches.
+#[derive(Debug, Default)]
+struct Spool {
+    memory: Vec<u8>,
+    file: Option<std::fs::File>,
+    failed: Option<std::io::Error>,
+}
+
+impl Spool {
+    const MEMORY: usize = 8 << 20;
+
+    fn push(&mut self, line: String) {
+        if self.failed.is_some() {
+            return;
+        }
+        self.memory.extend_from_slice(line.as_bytes());
+        if self.memory.len() < Spool::MEMORY {
+            return;
+        }
+        let spilled = match &mut self.file {
+            Some(file) => file.write_all(&self.memory),
+            None => tempfile::tempfile().and_then(|mut file| {
+                file.write_all(&self.memory)?;
+                self.file = Some(file);
+                Ok(())
+            }),
+        };
+        self.memory.clear();
+        if let Err(err) = spilled {
+            self.failed = Some(err);
+        }
+    }
+
+    fn copy_to(mut self, out: &mut dyn Write) -> Result<(), CliError> {
+        let spool_error =
+            |e: std::io::Error| CliError::failure(format!("cannot keep the match list: {e}"));
+        if let Some(err) = self.failed.take() {
+            return Err(spool_error(err));
+        }
+        if let Some(mut file) = self.file.take() {
+            use std::io::Seek;
+            file.seek(std::io::SeekFrom::Start(0)).map_err(spool_error)?;
+            std::io::copy(&mut file, out).map_err(write_error)?;
+        }
+        out.write_all(&self.memory).map_err(write_error)
+    }
 }
 
 /// JSON written as the matches are found: the match list first, then the
@@ -152,4 +203,24 @@ fn match_json(m: &Match) -> Json {
         ("end", int(m.end)),
         ("redacted_snippet", Json::Str(m.redacted_snippet.clone())),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spool_keeps_every_line_in_order_past_its_memory() {
+        let mut spool = Spool::default();
+        let line = format!("{}\n", "x".repeat(1023));
+        let count = Spool::MEMORY / 1024 * 2 + 3;
+        for _ in 0..count {
+            spool.push(line.clone());
+        }
+        assert!(spool.file.is_some());
+        let mut out = Vec::new();
+        spool.copy_to(&mut out).unwrap();
+        assert_eq!(out.len(), count * 1024);
+        assert!(out.chunks(1024).all(|chunk| chunk == line.as_bytes()));
+    }
 }

@@ -146,3 +146,90 @@ fn stamp_help_has_examples() {
     let run = env.run(&["stamp", "--help"]);
     snapshot("help_stamp.txt", &run.stdout);
 }
+
+/// A one-request HTTP server on loopback that answers `body` and hands
+/// back the request it received.
+fn serve_once(body: &'static str) -> (String, std::thread::JoinHandle<String>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let handle = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream);
+        let mut head = String::new();
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = value.trim().parse().unwrap();
+            }
+            head.push_str(&line);
+            if line == "\r\n" {
+                break;
+            }
+        }
+        let mut request_body = vec![0; length];
+        reader.read_exact(&mut request_body).unwrap();
+        let reply = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+             connection: close\r\n\r\n{body}",
+            body.len()
+        );
+        reader.get_mut().write_all(reply.as_bytes()).unwrap();
+        head + &String::from_utf8(request_body).unwrap()
+    });
+    (url, handle)
+}
+
+#[test]
+fn the_http_provider_sends_headers_and_records_tokens() {
+    let env = Env::sqlite();
+    let (url, server) =
+        serve_once(r#"{"text": "fine, thanks", "prompt_tokens": 3, "response_tokens": 2}"#);
+    let endpoint = format!("{url}/generate");
+    let run = env.run(&[
+        "stamp",
+        "--prompt",
+        "how are you?",
+        "--provider",
+        "http",
+        "--endpoint",
+        &endpoint,
+        "--header",
+        "X-Team: audit",
+        "--model",
+        "house-model",
+    ]);
+    run.expect_code(0);
+    assert_eq!(run.stdout, "fine, thanks");
+    let request = server.join().unwrap();
+    assert!(request.starts_with("POST /generate "), "{request}");
+    assert!(request.to_ascii_lowercase().contains("x-team: audit"), "{request}");
+    assert!(request.contains("how are you?") && request.contains("house-model"), "{request}");
+    let record = only_record(&env);
+    assert_eq!(
+        (record["prompt_tokens"].clone(), record["response_tokens"].clone()),
+        (3.into(), 2.into())
+    );
+}
+
+#[test]
+fn the_openai_provider_takes_a_base_url_and_the_key_from_the_environment() {
+    let env = Env::sqlite();
+    let (url, server) = serve_once(
+        r#"{"choices": [{"message": {"role": "assistant", "content": "Bonjour"}}],
+            "usage": {"prompt_tokens": 5, "completion_tokens": 1}}"#,
+    );
+    let run = env.run_with(
+        &["stamp", "--prompt", "Say hello in French", "--provider", "openai", "--endpoint", &url],
+        None,
+        &[("OPENAI_API_KEY", "sk-test-not-a-real-key")],
+    );
+    run.expect_code(0);
+    assert_eq!(run.stdout, "Bonjour");
+    let request = server.join().unwrap();
+    assert!(request.starts_with("POST /v1/chat/completions "), "{request}");
+    assert!(request.contains("Bearer sk-test-not-a-real-key"), "{request}");
+    assert_eq!(only_record(&env)["model"], "gpt-4o");
+}
