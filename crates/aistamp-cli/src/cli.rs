@@ -31,6 +31,7 @@ pub(crate) struct Cli {
 
 /// Options every command accepts, before or after its name.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub(crate) struct GlobalArgs {
     /// YAML config file with secret_key, database_url and log_level
     #[arg(long, global = true, value_name = "FILE")]

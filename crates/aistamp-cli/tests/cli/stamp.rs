@@ -1,7 +1,7 @@
 //! `stamp`: a local command as the model, the records it leaves, policies
 //! that block, and failures of the command.
 
-use crate::support::{Env, snapshot};
+use crate::support::Env;
 
 const POLICY: &str = "\
 model_tiers:
@@ -138,13 +138,6 @@ fn stamp_usage_errors() {
         "no colon",
     ])
     .expect_error(2, "invalid --header 'no colon'");
-}
-
-#[test]
-fn stamp_help_has_examples() {
-    let env = Env::sqlite();
-    let run = env.run(&["stamp", "--help"]);
-    snapshot("help_stamp.txt", &run.stdout);
 }
 
 /// A one-request HTTP server on loopback that answers `body` and hands
