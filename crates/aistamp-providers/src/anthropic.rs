@@ -300,6 +300,13 @@ mod tests {
     }
 
     #[test]
+    fn debug_output_never_shows_the_key() {
+        let builder = Anthropic::builder().api_key("sk-ant-secret-debug-key");
+        let shown = format!("{builder:?} {:?}", builder.clone().build().unwrap());
+        assert!(!shown.contains("sk-ant-secret"), "{shown}");
+    }
+
+    #[test]
     fn settings_are_checked() {
         let err = Anthropic::builder().api_key("").build().unwrap_err();
         assert!(matches!(err, ProviderError::MissingKey { variable: "ANTHROPIC_API_KEY", .. }));

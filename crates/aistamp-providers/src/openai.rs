@@ -267,6 +267,17 @@ mod tests {
     }
 
     #[test]
+    fn debug_output_never_shows_the_key() {
+        let builder =
+            OpenAi::builder().api_key("sk-secret-debug-key").header("x-org", "org-secret-id");
+        let shown = format!("{builder:?}");
+        assert!(!shown.contains("sk-secret") && !shown.contains("org-secret"), "{shown}");
+        assert!(shown.contains("x-org"), "{shown}");
+        let provider = format!("{:?}", builder.build().unwrap());
+        assert!(!provider.contains("sk-secret") && !provider.contains("org-secret"), "{provider}");
+    }
+
+    #[test]
     fn base_urls_with_or_without_v1_reach_the_same_path() {
         for base in ["http://127.0.0.1:9/", "http://127.0.0.1:9/v1", "http://127.0.0.1:9"] {
             let provider = OpenAi::builder().base_url(base).api_key("k").build().unwrap();
