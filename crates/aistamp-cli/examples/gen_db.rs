@@ -1,5 +1,5 @@
 //! Writes N signed, varied provenance records into a database, for
-//! benchmarks of the CLI: `gen_db DATABASE_URL N` (secret from
+//! benchmarks of the CLI: `gen_db DATABASE_URL N` for sqlite: or postgres: URLs (secret from
 //! `AISTAMP_SECRET_KEY`).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // A command-line example reports on the terminal.
@@ -9,8 +9,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use aistamp_core::{
     LatencyMs, PiiMatch, PiiResult, PolicyAction, PolicyDecision, Record, RecordStore, Severity,
-    SignedRecord, SigningKey, Status, Timestamp, sha256_hex,
+    SignedRecord, SigningKey, Status, StoreError, Timestamp, sha256_hex,
 };
+use aistamp_store_pg::BlockingPgStore;
 use aistamp_store_sqlite::SqliteStore;
 
 const WRITERS: u64 = 16;
@@ -31,13 +32,14 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let store = match SqliteStore::open(url) {
+    let store = match open(url) {
         Ok(store) => store,
         Err(err) => {
             eprintln!("error: {err}");
             return ExitCode::from(1);
         }
     };
+    let store = store.as_ref();
 
     // Concurrent writers let the store commit many records per transaction.
     let next = AtomicU64::new(0);
@@ -67,6 +69,16 @@ fn main() -> ExitCode {
     }
     println!("wrote {count} records to {url}");
     ExitCode::SUCCESS
+}
+
+/// The store at `url`: SQLite, or PostgreSQL (migrated first).
+fn open(url: &str) -> Result<Box<dyn RecordStore>, StoreError> {
+    if url.starts_with("postgres") {
+        let store = BlockingPgStore::connect(url)?;
+        store.migrate()?;
+        return Ok(Box::new(store));
+    }
+    Ok(Box::new(SqliteStore::open(url)?))
 }
 
 /// Record number `i`: fields cycle through a few apps, models, users and
