@@ -10,7 +10,7 @@ use aistamp::core::{
 use aistamp::policy::{PolicyEngine, Rule};
 use aistamp::providers::{Anthropic, GenericHttp, OpenAi, RetryPolicy};
 use aistamp::store_sqlite::SqliteStore;
-use aistamp::{AsyncProvenanceClient, ChatError, Config, ProvenanceClient, Stage};
+use aistamp::{AsyncProvenanceClient, ChatError, Config, ProvenanceClient, ProviderError, Stage};
 use serde_json::{Value, json};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -42,6 +42,17 @@ impl Vendor {
         }
     }
 
+    /// A successful reply without token counts.
+    fn bare_reply(self, text: &str) -> Value {
+        match self {
+            Vendor::OpenAi => {
+                json!({"choices": [{"message": {"role": "assistant", "content": text}}]})
+            }
+            Vendor::Anthropic => json!({"content": [{"type": "text", "text": text}]}),
+            Vendor::Generic => json!({"response": text}),
+        }
+    }
+
     fn default_model(self) -> &'static str {
         match self {
             Vendor::OpenAi => "gpt-4o",
@@ -51,28 +62,41 @@ impl Vendor {
     }
 }
 
-/// Runs `body` with a client of `vendor`'s provider pointed at `server`,
-/// blocking or async; the provider never retries, so failures are quick.
+/// Runs `body` with `vendor`'s provider pointed at `server`; without a
+/// retry policy and timeout the provider never retries and waits 5 s.
 macro_rules! with_provider {
-    ($vendor:expr, $server:expr, |$p:ident| $body:expr) => {{
-        let retry = RetryPolicy::none();
+    ($vendor:expr, $server:expr, |$p:ident| $body:expr) => {
+        with_provider!($vendor, $server, RetryPolicy::none(), Duration::from_secs(5), |$p| $body)
+    };
+    ($vendor:expr, $server:expr, $retry:expr, $timeout:expr, |$p:ident| $body:expr) => {{
+        let (retry, timeout) = ($retry, $timeout);
         let base = $server.uri();
         match $vendor {
             Vendor::OpenAi => {
-                let $p =
-                    OpenAi::builder().base_url(&base).api_key(KEY).retry(retry).build().unwrap();
+                let $p = OpenAi::builder()
+                    .base_url(&base)
+                    .api_key(KEY)
+                    .retry(retry)
+                    .timeout(timeout)
+                    .build()
+                    .unwrap();
                 $body
             }
             Vendor::Anthropic => {
-                let $p =
-                    Anthropic::builder().base_url(&base).api_key(KEY).retry(retry).build().unwrap();
+                let $p = Anthropic::builder()
+                    .base_url(&base)
+                    .api_key(KEY)
+                    .retry(retry)
+                    .timeout(timeout)
+                    .build()
+                    .unwrap();
                 $body
             }
             Vendor::Generic => {
                 let $p = GenericHttp::builder(format!("{base}/generate"))
                     .header("authorization", format!("Bearer {KEY}"))
                     .retry(retry)
-                    .timeout(Duration::from_secs(5))
+                    .timeout(timeout)
                     .build()
                     .unwrap();
                 $body
@@ -256,5 +280,127 @@ async fn a_failed_call_stores_an_error_record_without_the_key() {
         let row = get(&store, content_id);
         assert_eq!((row.record.status, row.record.response_hash.as_ref()), (Status::Error, None));
         assert!(signature_valid(&row));
+    }
+}
+
+/// What the loopback server does in one scenario.
+#[derive(Clone, Copy, Debug)]
+enum Scenario {
+    UsageMissing,
+    Unauthorized,
+    RateLimitedOnce,
+    ServerErrorAlways,
+    TooSlow,
+    MalformedJson,
+}
+
+async fn scenario_server(vendor: Vendor, scenario: Scenario) -> MockServer {
+    let server = MockServer::start().await;
+    let error = json!({"error": {"type": "x_error", "message": "refused"}});
+    let reply = match scenario {
+        Scenario::UsageMissing => {
+            ResponseTemplate::new(200).set_body_json(vendor.bare_reply("fine"))
+        }
+        Scenario::Unauthorized => ResponseTemplate::new(401).set_body_json(error),
+        Scenario::RateLimitedOnce => {
+            Mock::given(method("POST"))
+                .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "0"))
+                .up_to_n_times(1)
+                .with_priority(1)
+                .mount(&server)
+                .await;
+            ResponseTemplate::new(200).set_body_json(vendor.reply("fine"))
+        }
+        Scenario::ServerErrorAlways => ResponseTemplate::new(503).set_body_json(error),
+        Scenario::TooSlow => ResponseTemplate::new(200)
+            .set_body_json(vendor.reply("late"))
+            .set_delay(Duration::from_secs(3)),
+        Scenario::MalformedJson => ResponseTemplate::new(200).set_body_string("{\"choices\": ["),
+    };
+    Mock::given(method("POST")).respond_with(reply).mount(&server).await;
+    server
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_wire_outcome_stores_a_signed_record() {
+    let scenarios = [
+        Scenario::UsageMissing,
+        Scenario::Unauthorized,
+        Scenario::RateLimitedOnce,
+        Scenario::ServerErrorAlways,
+        Scenario::TooSlow,
+        Scenario::MalformedJson,
+    ];
+    let retry = RetryPolicy { initial_backoff: Duration::from_millis(5), ..RetryPolicy::default() };
+    for vendor in ALL {
+        for scenario in scenarios {
+            let dir = tempfile::tempdir().unwrap();
+            let store = SqliteStore::open_path(dir.path().join("r.db")).unwrap();
+            let server = scenario_server(vendor, scenario).await;
+            let outcome = with_provider!(vendor, server, retry, Duration::from_millis(300), |p| {
+                let client = AsyncProvenanceClient::builder(p, Config::new(SECRET).unwrap())
+                    .app_id("a")
+                    .feature_id("f")
+                    .user_id("u")
+                    .policy(policy())
+                    .store(store.clone())
+                    .build()
+                    .await
+                    .unwrap();
+                client.chat("hello", None).await
+            });
+            let case = format!("{vendor:?} {scenario:?}");
+            let content_id = match &outcome {
+                Ok(done) => done.content_id.clone(),
+                Err(err) => err.content_id().unwrap().to_string(),
+            };
+            let row = get(&store, &content_id);
+            let record = &row.record;
+            assert!(signature_valid(&row), "{case}");
+            assert_eq!(record.prompt_hash, sha256_hex("hello"), "{case}");
+            assert_eq!(
+                record.policy_decision.as_ref().unwrap().action,
+                PolicyAction::Allow,
+                "{case}"
+            );
+            let sent = requests(&server).await;
+            match scenario {
+                Scenario::UsageMissing | Scenario::RateLimitedOnce => {
+                    let done = outcome.unwrap();
+                    assert_eq!(record.status, Status::Completed, "{case}");
+                    assert_eq!(record.response_hash, Some(sha256_hex(&done.text)), "{case}");
+                    let tokens = (record.prompt_tokens, record.response_tokens);
+                    let expected = match scenario {
+                        Scenario::UsageMissing => (None, None),
+                        _ => (Some(11), Some(5)),
+                    };
+                    assert_eq!(tokens, expected, "{case}");
+                    let expected_requests =
+                        if matches!(scenario, Scenario::RateLimitedOnce) { 2 } else { 1 };
+                    assert_eq!(sent, expected_requests, "{case}");
+                }
+                _ => {
+                    let err = outcome.unwrap_err();
+                    let ChatError::Model { source, record_stored: true, .. } = &err else {
+                        panic!("{case}: expected a model error, got {err:?}");
+                    };
+                    assert_eq!(record.status, Status::Error, "{case}");
+                    assert_eq!(
+                        (record.response_hash.as_ref(), record.latency_ms),
+                        (None, None),
+                        "{case}"
+                    );
+                    let (kind_ok, expected_requests) = match scenario {
+                        Scenario::Unauthorized => (source.status() == Some(401), 1),
+                        Scenario::ServerErrorAlways => (source.status() == Some(503), 3),
+                        Scenario::TooSlow => (matches!(source, ProviderError::Timeout { .. }), 1),
+                        _ => (matches!(source, ProviderError::InvalidJson { .. }), 1),
+                    };
+                    assert!(kind_ok, "{case}: {source:?}");
+                    assert_eq!(sent, expected_requests, "{case}");
+                    assert!(!format!("{err} {err:?}").contains(KEY), "{case}");
+                }
+            }
+        }
     }
 }
