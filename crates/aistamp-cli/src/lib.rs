@@ -29,7 +29,7 @@
 //! ```text
 //! $ export AISTAMP_SECRET_KEY=$(head -c 32 /dev/urandom | base64)
 //! $ aistamp migrate
-//! $ echo 'What is provenance?' | aistamp stamp --exec cat --model echo --format json
+//! $ echo 'What is provenance?' | aistamp stamp --model echo --format json --exec cat
 //! $ aistamp report --format csv
 //! $ aistamp verify --all
 //! ```

@@ -95,4 +95,9 @@ fn log_events_go_to_stderr_and_never_to_stdout() {
         crate::support::mask_generated_at(&loud.stdout)
     );
     assert!(quiet.stderr.is_empty(), "{}", quiet.stderr);
+    assert!(
+        loud.stderr.contains("DEBUG") && loud.stderr.contains("report queried"),
+        "{}",
+        loud.stderr
+    );
 }
