@@ -9,14 +9,14 @@
 //!
 //! | provider | wire format | key |
 //! |---|---|---|
-//! | [`OpenAi`] | `POST {base}/v1/chat/completions` | `OPENAI_API_KEY` |
-//! | [`Anthropic`] | `POST {base}/v1/messages` | `ANTHROPIC_API_KEY` |
-//! | [`GenericHttp`] | `POST {endpoint}` with `{"prompt", "model"}` | headers you set |
+//! | `OpenAi` | `POST {base}/v1/chat/completions` | `OPENAI_API_KEY` |
+//! | `Anthropic` | `POST {base}/v1/messages` | `ANTHROPIC_API_KEY` |
+//! | `GenericHttp` | `POST {endpoint}` with `{"prompt", "model"}` | headers you set |
 //! | [`from_fn`], [`from_async_fn`] | a Rust function | none |
 //!
 //! The HTTP providers retry rate limits (429), server errors (5xx) and
 //! connection failures with exponential backoff and jitter, honouring the
-//! server's `Retry-After`, at most [`RetryPolicy::max_retries`] times (2 by
+//! server's `Retry-After`, at most `RetryPolicy::max_retries` times (2 by
 //! default). Timeouts are not retried. Failures are a typed
 //! [`ProviderError`] whose message never contains a key.
 //!

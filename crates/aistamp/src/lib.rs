@@ -34,9 +34,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! With the `providers` feature, [`OpenAi`](providers::OpenAi),
-//! [`Anthropic`](providers::Anthropic) and
-//! [`GenericHttp`](providers::GenericHttp) are providers too:
+//! With the `providers` feature, `providers::OpenAi`, `providers::Anthropic`
+//! and `providers::GenericHttp` are providers too:
 //!
 //! ```no_run
 //! # #[cfg(feature = "providers")]
@@ -102,8 +101,8 @@
 //!
 //! | feature | adds |
 //! |---|---|
-//! | `sqlite` (default) | [`store_sqlite`], SQLite URLs as the default store |
-//! | `postgres` | [`store_pg`], PostgreSQL URLs as the default store |
+//! | `sqlite` (default) | `store_sqlite`, SQLite URLs as the default store |
+//! | `postgres` | `store_pg`, PostgreSQL URLs as the default store |
 //! | `providers` | the HTTP providers in [`providers`]: OpenAI, Anthropic, generic JSON |
 //!
 //! The PII scanner ([`pii`]) and the policy engine ([`policy`]) are always
