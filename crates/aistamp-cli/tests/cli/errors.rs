@@ -45,3 +45,24 @@ fn unknown_commands_and_flags_are_usage_errors() {
     run.expect_code(2);
     assert!(run.stderr.contains("Usage"), "{}", run.stderr);
 }
+
+#[cfg(unix)]
+#[test]
+fn bytes_that_are_not_utf8_in_arguments_or_environment_are_usage_errors() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+
+    let env = Env::sqlite();
+    let bad = OsStr::from_bytes(b"id-\xff");
+    for args in [["audit", "--content-id"], ["report", "--model"], ["report", "--database-url"]] {
+        let mut command = env.command();
+        command.args(args).arg(bad);
+        let run = crate::support::run_command(command, None);
+        run.expect_code(2);
+        assert!(run.stderr.contains("UTF-8"), "{args:?}: {}", run.stderr);
+    }
+    let mut command = env.command();
+    command.env("AISTAMP_DATABASE_URL", bad).arg("report");
+    crate::support::run_command(command, None)
+        .expect_error(2, "environment variable AISTAMP_DATABASE_URL is not valid UTF-8");
+}
