@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aistamp_core::{
-    LatencyMs, PiiMatch, PiiResult, PolicyDecision, Record, Signature, SignedRecord, SigningKey,
-    Status, StoreError, sha256_hex,
+    LatencyMs, PiiMatch, PiiResult, PolicyAction, PolicyDecision, Record, Signature, SignedRecord,
+    SigningKey, Status, StoreError, sha256_hex,
 };
 use aistamp_pii::Scanner;
 use aistamp_policy::{PolicyEngine, PolicyInput};
@@ -171,15 +171,26 @@ impl Stamper {
             return true;
         };
         let input = PolicyInput::from_record(&call.record);
-        match policy.enforce(&input, &call.record.content_id) {
+        // A call that goes ahead is decided again after the model answers,
+        // so only that final decision emits the WARN event: one per call.
+        let verdict = match stage {
+            Stage::BeforeCall => {
+                let decision = policy.evaluate(&input);
+                if decision.action == PolicyAction::Block { Err(decision) } else { Ok(decision) }
+            }
+            Stage::AfterCall => {
+                policy.enforce(&input, &call.record.content_id).map_err(|blocked| blocked.decision)
+            }
+        };
+        match verdict {
             Ok(decision) => {
                 call.record.policy_decision = Some(decision);
                 true
             }
-            Err(blocked) => {
+            Err(decision) => {
                 call.record.status = Status::Blocked;
-                call.record.policy_decision = Some(blocked.decision.clone());
-                call.stop = Some(Stop::Blocked { decision: blocked.decision, stage });
+                call.record.policy_decision = Some(decision.clone());
+                call.stop = Some(Stop::Blocked { decision, stage });
                 false
             }
         }
