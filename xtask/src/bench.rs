@@ -105,9 +105,7 @@ fn cli_timings(quick: bool) -> Result<Vec<Value>, String> {
         "--example",
         "gen_db",
         "--",
-        "--database-url",
         &url,
-        "--records",
         &records.to_string(),
     ])
     .env("AISTAMP_SECRET_KEY", secret)
@@ -121,7 +119,9 @@ fn cli_timings(quick: bool) -> Result<Vec<Value>, String> {
     let content_id = sample["content_id"].as_str().ok_or("gen_db sample lacks content_id")?;
     let text = sample["text"].as_str().ok_or("gen_db sample lacks text")?;
 
-    let binary = root().join("target/release/aistamp");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| root().join("target"), std::path::PathBuf::from);
+    let binary = target.join("release/aistamp");
     let runs = if quick { 5 } else { 20 };
     let report =
         median_ms(&binary, &["report", "--limit", "1000", "--format", "json"], &url, secret, runs)?;

@@ -1,6 +1,11 @@
 //! Project automation, run as `cargo xtask <command>`: `ci`, `pg`,
 //! `migrate`, `bench` and `release-check`. Each command lives in a file of
 //! its own; this one only dispatches.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a command-line tool reports on its terminal"
+)]
 
 mod bench;
 mod ci;

@@ -68,6 +68,12 @@ fn main() -> ExitCode {
         return ExitCode::from(1);
     }
     println!("wrote {count} records to {url}");
+    // One record to verify, as a JSON line for the benchmark runner.
+    if count > 0 {
+        let sample = sample_record(count / 2);
+        let text = format!("response number {}", count / 2);
+        println!(r#"{{"content_id":"{}","text":"{text}"}}"#, sample.content_id);
+    }
     ExitCode::SUCCESS
 }
 
