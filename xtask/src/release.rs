@@ -90,6 +90,10 @@ fn check_package(package: &Value, version: &str) -> Vec<String> {
     problems
 }
 
+/// The macros that mark unfinished code, spelt so that this file does not
+/// match itself.
+const STUB_MACROS: [&str; 2] = [concat!("todo", "!("), concat!("unimplemented", "!(")];
+
 /// `todo!` and `unimplemented!` in code that ships (library and binary
 /// sources, not tests).
 pub(crate) fn stubs_in_shipped_code(root: &Path) -> Vec<String> {
@@ -103,7 +107,7 @@ pub(crate) fn stubs_in_shipped_code(root: &Path) -> Vec<String> {
         let text = std::fs::read_to_string(&file).unwrap_or_default();
         for (number, line) in text.lines().enumerate() {
             let code = line.split("//").next().unwrap_or("");
-            if code.contains("todo!(") || code.contains("unimplemented!(") {
+            if STUB_MACROS.iter().any(|stub| code.contains(stub)) {
                 found.push(format!("{relative}:{}: stub in shipped code", number + 1));
             }
         }
