@@ -33,6 +33,7 @@
 //! $ aistamp report --format csv
 //! $ aistamp verify --all
 //! ```
+#![deny(missing_docs)]
 
 mod backends;
 mod cli;
