@@ -3,7 +3,7 @@
 
 use aistamp_core::RecordStore;
 use aistamp_store_pg::BlockingPgStore;
-use aistamp_store_sqlite::SqliteStore;
+use aistamp_store_sqlite::{SqliteLocation, SqliteStore};
 
 use crate::error::CliError;
 use crate::settings::redact_url;
@@ -47,4 +47,25 @@ pub(crate) fn open_store(url: &str) -> Result<Box<dyn RecordStore>, CliError> {
         // started only here, when a command needs the database.
         Backend::Postgres => Ok(Box::new(BlockingPgStore::connect(url)?)),
     }
+}
+
+/// Opens the store at `url` for reading: a SQLite file that does not exist
+/// is an error rather than a new, empty database.
+///
+/// # Errors
+///
+/// As [`open_store`], and a failure (exit 1) for a missing SQLite file.
+pub(crate) fn open_existing_store(url: &str) -> Result<Box<dyn RecordStore>, CliError> {
+    if backend_of(url)? == Backend::Sqlite {
+        if let Ok(SqliteLocation::File(path)) = SqliteLocation::parse(url) {
+            if !path.exists() {
+                return Err(CliError::failure(format!(
+                    "database file '{}' does not exist: expected an existing database \
+                     (stamp a call or run `aistamp migrate` to create one)",
+                    path.display()
+                )));
+            }
+        }
+    }
+    open_store(url)
 }

@@ -73,6 +73,16 @@ impl Settings {
     pub(crate) fn open_store(&self) -> Result<Box<dyn RecordStore>, CliError> {
         crate::backends::open_store(self.database_url())
     }
+
+    /// Opens the configured store for reading; a SQLite file that does not
+    /// exist is an error, not a new database.
+    ///
+    /// # Errors
+    ///
+    /// As [`Settings::open_store`], and a missing SQLite file (exit 1).
+    pub(crate) fn open_existing_store(&self) -> Result<Box<dyn RecordStore>, CliError> {
+        crate::backends::open_existing_store(self.database_url())
+    }
 }
 
 /// `url` with any password replaced by `***`, fit for messages.

@@ -13,7 +13,7 @@ pub(crate) fn run(
     settings: &Settings,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let store = settings.open_store()?;
+    let store = settings.open_existing_store()?;
     let Some(stored) = store.get(&args.content_id)? else {
         return Err(CliError::failure(format!(
             "no provenance record found for content id '{}'",

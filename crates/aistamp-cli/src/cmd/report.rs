@@ -77,7 +77,7 @@ pub(crate) fn run(
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
     let query = query_from(&args.filters, Some(DEFAULT_LIMIT));
-    let store = settings.open_store()?;
+    let store = settings.open_existing_store()?;
     let page = store.query(&query)?;
     tracing::debug!(returned = page.records.len(), total = page.total_count, "report queried");
     let generated_at = Timestamp::now();

@@ -45,7 +45,7 @@ pub(crate) fn run(
     };
 
     let config = settings.config()?;
-    let store = settings.open_store()?;
+    let store = settings.open_existing_store()?;
     let result = verify_record(content_id, &text, store.as_ref(), config.signing_key())?;
     let printed = match args.format {
         TextOrJson::Text => result_text(&result),
@@ -115,7 +115,7 @@ const PARALLEL_FROM: u64 = 1_000;
 
 fn run_all(args: &VerifyArgs, settings: &Settings, out: &mut dyn Write) -> Result<(), CliError> {
     let config = settings.config()?;
-    let store = settings.open_store()?;
+    let store = settings.open_existing_store()?;
     let query = query_from(&args.filters, None);
     let total = matching(store.as_ref(), &query)?;
     let progress = Progress::start(total);

@@ -66,3 +66,22 @@ fn bytes_that_are_not_utf8_in_arguments_or_environment_are_usage_errors() {
     crate::support::run_command(command, None)
         .expect_error(2, "environment variable AISTAMP_DATABASE_URL is not valid UTF-8");
 }
+
+#[test]
+fn reading_commands_do_not_create_a_missing_sqlite_file() {
+    let env = Env::sqlite();
+    let missing = env.path("never-stamped.db");
+    let url = format!("sqlite:///{}", missing.display());
+    for args in [
+        vec!["report"],
+        vec!["audit", "--content-id", "x"],
+        vec!["verify", "--content-id", "x", "--text", "y"],
+        vec!["verify", "--all"],
+    ] {
+        let mut args = args;
+        args.extend(["--database-url", url.as_str()]);
+        let run = env.run(&args);
+        run.expect_error(1, "never-stamped.db' does not exist");
+        assert!(!missing.exists(), "{args:?} created the database");
+    }
+}
