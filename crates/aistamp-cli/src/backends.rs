@@ -56,16 +56,15 @@ pub(crate) fn open_store(url: &str) -> Result<Box<dyn RecordStore>, CliError> {
 ///
 /// As [`open_store`], and a failure (exit 1) for a missing SQLite file.
 pub(crate) fn open_existing_store(url: &str) -> Result<Box<dyn RecordStore>, CliError> {
-    if backend_of(url)? == Backend::Sqlite {
-        if let Ok(SqliteLocation::File(path)) = SqliteLocation::parse(url) {
-            if !path.exists() {
-                return Err(CliError::failure(format!(
-                    "database file '{}' does not exist: expected an existing database \
-                     (stamp a call or run `aistamp migrate` to create one)",
-                    path.display()
-                )));
-            }
-        }
+    if backend_of(url)? == Backend::Sqlite
+        && let Ok(SqliteLocation::File(path)) = SqliteLocation::parse(url)
+        && !path.exists()
+    {
+        return Err(CliError::failure(format!(
+            "database file '{}' does not exist: expected an existing database \
+             (stamp a call or run `aistamp migrate` to create one)",
+            path.display()
+        )));
     }
     open_store(url)
 }
