@@ -151,8 +151,10 @@ impl Scanner {
         let mut eof = false;
 
         loop {
-            // Fill the buffer: what is kept, a new chunk and the overlap after it.
-            let target = emit_from + chunk_size + overlap;
+            // Fill the buffer: what is kept, a new chunk and the overlap after
+            // it, and always at least one chunk more than it holds, so that
+            // every round reads new bytes until the end of the input.
+            let target = (emit_from + chunk_size + overlap).max(buf.len() + chunk_size);
             while buf.len() < target && !eof {
                 let old = buf.len();
                 buf.resize(target, 0);
@@ -181,11 +183,14 @@ impl Scanner {
             };
 
             // Report the matches that start in [emit_from, cut).
+            // The cut never moves back: a round whose text is cut short by an
+            // unfinished character reports nothing twice.
             let cut = if eof {
                 text.len()
             } else {
                 floor_char_boundary(text, text.len() - overlap.min(text.len()))
-            };
+            }
+            .max(emit_from);
             let spans = self.find_spans(text);
             let lo = spans.partition_point(|s| s.start < emit_from);
             let hi = spans.partition_point(|s| s.start < cut);

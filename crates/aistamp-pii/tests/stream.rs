@@ -157,3 +157,24 @@ fn empty_input_has_an_empty_summary() {
     assert_eq!((summary.bytes, summary.chars, summary.matches), (0, 0, 0));
     assert_eq!(summary.highest_severity, None);
 }
+
+/// Chunks smaller than a character, cut mid-character right at the overlap,
+/// once made the reader spin without reading; every round now reads on.
+#[test]
+fn chunks_smaller_than_a_character_always_make_progress() {
+    let text = format!(
+        "{}mail a@b.co {}call 212-555-0123 {}",
+        "🙂".repeat(90),
+        "é".repeat(70),
+        "😀漢".repeat(50)
+    );
+    let scanner = Scanner::new();
+    let expected = scanner.scan(&text);
+    assert_eq!(expected.len(), 2);
+    for chunk in 1..=9 {
+        for overlap in [256, 300] {
+            let got = streamed(&scanner, text.as_bytes(), ReadOptions::new(chunk, overlap));
+            assert_eq!(got, expected, "chunk {chunk}, overlap {overlap}");
+        }
+    }
+}
