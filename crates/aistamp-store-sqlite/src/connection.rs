@@ -66,9 +66,10 @@ pub(crate) fn open(location: &SqliteLocation, role: Role) -> Result<Connection, 
     conn.set_prepared_statement_cache_capacity(32);
     if role == Role::Writer {
         if matches!(location, SqliteLocation::File(_)) {
-            let mode: String = conn
-                .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
-                .map_err(unavailable)?;
+            let mode: String = with_busy_retry(|| {
+                conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+            })
+            .map_err(unavailable)?;
             if !mode.eq_ignore_ascii_case("wal") {
                 return Err(StoreError::Unavailable {
                     message: format!(
@@ -89,4 +90,25 @@ pub(crate) fn open(location: &SqliteLocation, role: Role) -> Result<Connection, 
     }
     conn.pragma_update(None, "synchronous", "FULL").map_err(unavailable)?;
     Ok(conn)
+}
+
+/// Runs `step` again while the database is busy or locked, for up to the
+/// busy timeout. Switching a new file to WAL can fail at once with
+/// SQLITE_BUSY, without calling the busy handler, while another process is
+/// creating the same file; such a step is simply tried again.
+fn with_busy_retry<T>(mut step: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let started = std::time::Instant::now();
+    loop {
+        match step() {
+            Err(rusqlite::Error::SqliteFailure(err, _))
+                if matches!(
+                    err.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) && started.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            other => return other,
+        }
+    }
 }
