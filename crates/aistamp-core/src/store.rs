@@ -6,6 +6,8 @@
 
 use std::future::Future;
 
+use serde::de::DeserializeOwned;
+
 use crate::record::{PolicyAction, Record, Severity, Status};
 use crate::signing::Signature;
 use crate::time::Timestamp;
@@ -129,6 +131,33 @@ pub enum StoreError {
     },
 }
 
+/// Parses a stored JSON column (`pii_result` or `policy_decision`) into
+/// its record type; the JSON text `null` is none, as SQL NULL is.
+///
+/// # Errors
+///
+/// A reason that names keys and the position but never quotes stored
+/// values, which may hold anything: for example "unknown field `extra` at
+/// line 1 column 60" or "malformed JSON at line 1 column 1". Each store
+/// wraps it into [`StoreError::InvalidRow`] with the content id and column.
+pub fn parse_json_column<T: DeserializeOwned>(text: &str) -> Result<Option<T>, String> {
+    serde_json::from_str::<Option<T>>(text).map_err(|err| {
+        let message = err.to_string();
+        let position = format!("line {} column {}", err.line(), err.column());
+        if message.starts_with("unknown field") || message.starts_with("missing field") {
+            let first = message.split(", expected").next().unwrap_or(&message);
+            let first: String = first.chars().take(80).collect();
+            return format!("{first} at {position}");
+        }
+        match err.classify() {
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                format!("malformed JSON at {position}")
+            }
+            _ => format!("JSON of the wrong shape at {position}"),
+        }
+    })
+}
+
 /// A blocking record store.
 pub trait RecordStore: Send + Sync {
     /// Stores `record`. When this returns `Ok`, the record is durable.
@@ -185,4 +214,27 @@ pub trait AsyncRecordStore: Send + Sync {
         &self,
         query: &RecordQuery,
     ) -> impl Future<Output = Result<QueryPage, StoreError>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::PolicyDecision;
+
+    #[test]
+    fn json_column_errors_name_keys_but_never_values() {
+        let parse = parse_json_column::<PolicyDecision>;
+        let unknown = parse(r#"{"action":"ALLOW","rule_name":null,"reason":null,"extra":1}"#);
+        assert!(unknown.unwrap_err().starts_with("unknown field `extra` at line 1"));
+        let missing = parse(r#"{"action":"ALLOW","rule_name":null}"#).unwrap_err();
+        assert!(missing.starts_with("missing field `reason` at line 1"), "{missing}");
+        let wrong = parse(r#"{"action":"secret@example.com","rule_name":null,"reason":null}"#);
+        let wrong = wrong.unwrap_err();
+        assert!(wrong.starts_with("JSON of the wrong shape"), "{wrong}");
+        assert!(!wrong.contains("secret@"), "{wrong}");
+        assert!(parse("{nope").unwrap_err().starts_with("malformed JSON at line 1"));
+        assert_eq!(parse("null"), Ok(None));
+        let ok = parse(r#"{ "reason": null, "rule_name": null, "action": "WARN" }"#).unwrap();
+        assert_eq!(ok.map(|d| d.action), Some(crate::record::PolicyAction::Warn));
+    }
 }

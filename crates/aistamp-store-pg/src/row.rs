@@ -166,26 +166,7 @@ fn json<T: DeserializeOwned>(
     };
     // The reference stores an absent value either as SQL NULL or as the
     // JSON text `null`; both read as absent.
-    serde_json::from_str::<Option<T>>(text.0)
-        .map_err(|err| invalid(column, describe_json_error(&err)))
-}
-
-/// What is wrong with a JSON column, naming keys but never values: a value
-/// may be PII that must not reach a message or a log.
-fn describe_json_error(err: &serde_json::Error) -> String {
-    let message = err.to_string();
-    let position = format!("line {} column {}", err.line(), err.column());
-    if message.starts_with("unknown field") || message.starts_with("missing field") {
-        let first = message.split(", expected").next().unwrap_or(&message);
-        let first: String = first.chars().take(80).collect();
-        return format!("{first} at {position}");
-    }
-    match err.classify() {
-        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
-            format!("malformed JSON at {position}")
-        }
-        _ => format!("JSON of the wrong shape at {position}"),
-    }
+    aistamp_core::parse_json_column(text.0).map_err(|reason| invalid(column, reason))
 }
 
 fn driver_reason(err: &tokio_postgres::Error) -> String {
@@ -281,24 +262,6 @@ pub(crate) fn encode(signed: SignedRecord) -> Result<EncodedRow, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn json_errors_name_keys_but_never_values() {
-        let unknown = serde_json::from_str::<PolicyDecision>(
-            r#"{"action":"ALLOW","rule_name":null,"reason":null,"extra":1}"#,
-        )
-        .unwrap_err();
-        assert!(describe_json_error(&unknown).starts_with("unknown field `extra` at line 1"));
-        let wrong = serde_json::from_str::<PolicyDecision>(
-            r#"{"action":"secret@example.com","rule_name":null,"reason":null}"#,
-        )
-        .unwrap_err();
-        let text = describe_json_error(&wrong);
-        assert!(text.starts_with("JSON of the wrong shape"), "{text}");
-        assert!(!text.contains("secret@"), "{text}");
-        let broken = serde_json::from_str::<PolicyDecision>("{nope").unwrap_err();
-        assert!(describe_json_error(&broken).starts_with("malformed JSON"));
-    }
 
     #[test]
     fn records_that_do_not_fit_are_refused_by_column() {

@@ -206,51 +206,9 @@ impl Reader<'_, '_> {
         let Some(text) = self.optional_str(index, column)? else {
             return Ok(None);
         };
-        serde_json::from_str::<Option<T>>(text).map_err(|err| StoreError::InvalidRow {
+        aistamp_core::parse_json_column(text).map_err(|reason| StoreError::InvalidRow {
             content_id: self.content_id.to_string(),
-            reason: format!("column {column}: {}", describe_json_error(&err)),
+            reason: format!("column {column}: {reason}"),
         })
-    }
-}
-
-/// Describes a JSON error without quoting stored values, which may hold
-/// anything: only key names and the position are shown.
-fn describe_json_error(err: &serde_json::Error) -> String {
-    let message = err.to_string();
-    let position = format!("line {} column {}", err.line(), err.column());
-    if message.starts_with("unknown field") || message.starts_with("missing field") {
-        let first = message.split(", expected").next().unwrap_or(&message);
-        let first: String = first.chars().take(80).collect();
-        return format!("{first} at {position}");
-    }
-    match err.classify() {
-        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
-            format!("malformed JSON at {position}")
-        }
-        _ => format!("JSON of the wrong shape at {position}"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn json_errors_name_keys_but_never_values() {
-        let unknown = serde_json::from_str::<PolicyDecision>(
-            r#"{"action":"ALLOW","rule_name":null,"reason":null,"extra":1}"#,
-        )
-        .unwrap_err();
-        assert!(describe_json_error(&unknown).starts_with("unknown field `extra`"));
-        let wrong = serde_json::from_str::<PolicyDecision>(
-            r#"{"action":"secret@example.com","rule_name":null,"reason":null}"#,
-        )
-        .unwrap_err();
-        let text = describe_json_error(&wrong);
-        assert!(!text.contains("secret"), "{text}");
-        assert!(
-            describe_json_error(&serde_json::from_str::<PolicyDecision>("{").unwrap_err())
-                .starts_with("malformed JSON")
-        );
     }
 }
