@@ -226,8 +226,8 @@ mod tests {
         let parse = parse_json_column::<PolicyDecision>;
         let unknown = parse(r#"{"action":"ALLOW","rule_name":null,"reason":null,"extra":1}"#);
         assert!(unknown.unwrap_err().starts_with("unknown field `extra` at line 1"));
-        let missing = parse(r#"{"action":"ALLOW","rule_name":null}"#).unwrap_err();
-        assert!(missing.starts_with("missing field `reason` at line 1"), "{missing}");
+        let missing = parse(r#"{"rule_name":null,"reason":null}"#).unwrap_err();
+        assert!(missing.starts_with("missing field `action` at line 1"), "{missing}");
         let wrong = parse(r#"{"action":"secret@example.com","rule_name":null,"reason":null}"#);
         let wrong = wrong.unwrap_err();
         assert!(wrong.starts_with("JSON of the wrong shape"), "{wrong}");
