@@ -67,60 +67,76 @@ fn is_trigger(b: u8) -> bool {
     b.wrapping_sub(b'0') <= 10 || b == b'@'
 }
 
-/// The high bit of each byte of `word` that is a trigger byte, computed on
-/// all eight bytes at once without carries between them.
+/// The bytes the sweep looks at in one step.
+const BLOCK: usize = 64;
+
+/// The trigger bytes of `block` as a bit mask: bit `i` is set when
+/// `block[i]` is a trigger byte, and the mask is zero when there is none.
+///
+/// Both loops over the block are written so that the compiler turns them
+/// into vector instructions: the first tests the whole block, and only a
+/// block with a trigger byte is marked byte by byte (0x80 or 0) and packed,
+/// eight bytes at a time, into the mask.
 #[inline]
-fn trigger_bits(word: u64) -> u64 {
-    const LOW: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // Bytes 0x30..=0x3A become 0..=10 (non-ASCII bytes keep their high bit).
-    let y = word ^ (0x30 * LOW);
-    let digit_or_colon = !((y | HIGH) - 11 * LOW) & !y & HIGH;
-    // Bytes equal to 0x40 become zero.
-    let z = word ^ (0x40 * LOW);
-    let at = !(((z & !HIGH) + !HIGH) | z) & HIGH;
-    digit_or_colon | at
+fn block_mask(block: &[u8; BLOCK]) -> u64 {
+    let mut any = 0u8;
+    for &b in block {
+        any |= u8::from(is_trigger(b));
+    }
+    if any == 0 {
+        return 0;
+    }
+    let mut marks = [0u8; BLOCK];
+    for (mark, &b) in marks.iter_mut().zip(block) {
+        *mark = if is_trigger(b) { 0x80 } else { 0 };
+    }
+    let mut mask = 0u64;
+    for (k, word) in marks.chunks_exact(8).enumerate() {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(word);
+        // One bit per byte, then the eight bits gathered into the top byte:
+        // the partial products land on distinct bits, so nothing carries.
+        let ones = u64::from_le_bytes(bytes) >> 7;
+        mask |= (ones.wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * k);
+    }
+    mask
 }
 
 /// Calls `f` with the offset and value of every trigger byte at or after the
-/// offset `f` last returned (it returns where to look next). A loop the
-/// compiler vectorizes skips 64-byte blocks without a trigger byte; in the
-/// others the trigger bytes are found eight at a time.
+/// offset `f` last returned (it returns where to look next). The text is
+/// taken 64 bytes at a time: each block becomes a bit mask of its trigger
+/// bytes, blocks before the resume offset are skipped, and bits before it
+/// are cleared.
 #[inline]
 fn for_each_trigger(hay: &[u8], mut f: impl FnMut(usize, u8) -> usize) {
-    const BLOCK: usize = 64;
     let mut next = 0;
-    let mut blocks = hay.chunks_exact(BLOCK);
     let mut base = 0;
-    for block in &mut blocks {
-        if base + BLOCK <= next {
-            base += BLOCK;
+    while base < hay.len() {
+        if next >= base + BLOCK {
+            base = next - next % BLOCK;
             continue;
         }
-        let mut any = 0u8;
-        for &b in block {
-            any |= u8::from(is_trigger(b));
-        }
-        if any != 0 {
-            for (w, word) in block.chunks_exact(8).enumerate() {
-                let mut bytes = [0u8; 8];
-                bytes.copy_from_slice(word);
-                let mut bits = trigger_bits(u64::from_le_bytes(bytes));
-                while bits != 0 {
-                    let i = w * 8 + bits.trailing_zeros() as usize / 8;
-                    if base + i >= next {
-                        next = f(base + i, block[i]).max(base + i + 1);
-                    }
-                    bits &= bits - 1;
-                }
+        let mask = match hay.get(base..base + BLOCK).and_then(|b| <&[u8; BLOCK]>::try_from(b).ok())
+        {
+            Some(full) => block_mask(full),
+            None => {
+                // The tail, padded with zero bytes, which trigger nothing.
+                let mut padded = [0u8; BLOCK];
+                let tail = &hay[base..];
+                padded[..tail.len()].copy_from_slice(tail);
+                block_mask(&padded)
             }
+        };
+        let mut bits = mask & (u64::MAX << (next - base.min(next)));
+        while bits != 0 {
+            let i = base + bits.trailing_zeros() as usize;
+            next = f(i, hay[i]).max(i + 1);
+            if next >= base + BLOCK {
+                break;
+            }
+            bits &= u64::MAX << (next - base);
         }
         base += BLOCK;
-    }
-    for (i, &b) in blocks.remainder().iter().enumerate() {
-        if is_trigger(b) && base + i >= next {
-            next = f(base + i, b).max(base + i + 1);
-        }
     }
 }
 
@@ -193,16 +209,33 @@ mod tests {
     }
 
     #[test]
-    fn trigger_bits_agree_with_the_byte_test() {
+    fn block_masks_agree_with_the_byte_test() {
         for b in 0..=255u8 {
-            let word = u64::from_le_bytes([b'a', b, b'z', 0xff, b, 0, b'9', b]);
-            let expected: u64 = [1, 4, 7]
-                .iter()
-                .map(|&i| if is_trigger(b) { 0x80u64 << (8 * i) } else { 0 })
-                .sum::<u64>()
-                | 0x80 << (8 * 6);
-            assert_eq!(trigger_bits(word), expected, "byte {b:#x}");
+            let mut block = [b'a'; BLOCK];
+            for (i, slot) in block.iter_mut().enumerate() {
+                match i % 7 {
+                    0 | 3 => *slot = b,
+                    1 => *slot = 0xff,
+                    2 => *slot = b'9',
+                    4 => *slot = 0,
+                    _ => {}
+                }
+            }
+            let expected =
+                (0..BLOCK).filter(|&i| is_trigger(block[i])).fold(0u64, |mask, i| mask | 1 << i);
+            assert_eq!(block_mask(&block), expected, "byte {b:#x}");
         }
+    }
+
+    #[test]
+    fn the_sweep_resumes_where_it_is_told() {
+        let text = format!("1{}2 34{}5{}6", "a".repeat(70), "b".repeat(100), "c".repeat(3));
+        let mut seen = Vec::new();
+        for_each_trigger(text.as_bytes(), |i, _| {
+            seen.push(i);
+            if i == 0 { 74 } else { i + 1 }
+        });
+        assert_eq!(seen, vec![0, 74, 175, 179]);
     }
 
     #[test]

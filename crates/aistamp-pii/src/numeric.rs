@@ -29,14 +29,36 @@ pub(crate) fn find_at(hay: &[u8], d: usize) -> (Option<Found>, usize) {
     let prev = byte_before(hay, d);
     let run_end = d + digits_at(hay, d);
 
-    // A digit inside a word ("v2", "abc123") or continuing a dotted number
-    // ("1.2.3.4.5") starts nothing. After a group of digits and a dash only
-    // an address may start (a range "10.0.0.1-10.0.0.9"); after digits and a
-    // space no card may ("1234 5678 9012 3456" is not a card from "5678").
+    // A digit inside a word ("v2", "abc123") starts nothing.
     if prev.is_some_and(is_word) {
         let word_end = d + hay[d..].iter().take_while(|&&b| is_word(b)).count();
         return (None, word_end);
     }
+    // Every shape below starts with a run of 1 to 4 or 10 to 19 digits; a
+    // short run must be followed by a separator or `)`.
+    let run = run_end - d;
+    let shaped = match run {
+        1..=4 => matches!(hay.get(run_end), Some(b'.' | b'-' | b' ' | b')')),
+        10..=19 => true,
+        _ => false,
+    };
+    if !shaped {
+        return (None, run_end);
+    }
+
+    // A short run and a separator followed by neither a digit nor `(` (a
+    // year or a count in prose: "in 1995 the") starts no shape.
+    if run <= 4
+        && matches!(hay.get(run_end), Some(b'.' | b'-' | b' '))
+        && !hay.get(run_end + 1).is_some_and(|&b| b.is_ascii_digit() || b == b'(')
+    {
+        return (None, run_end);
+    }
+
+    // A digit continuing a dotted number ("1.2.3.4.5") starts nothing. After
+    // a group of digits and a dash only an address may start (a range
+    // "10.0.0.1-10.0.0.9"); after digits and a space no card may ("1234 5678
+    // 9012 3456" is not a card from "5678").
     let number_start = d
         .checked_sub(1)
         .map(|p| hay[..p].iter().rposition(|b| !b.is_ascii_digit()).map_or(0, |i| i + 1));
@@ -52,18 +74,6 @@ pub(crate) fn find_at(hay: &[u8], d: usize) -> (Option<Found>, usize) {
             && number_start.is_some_and(|n| byte_before(hay, n) == Some(b'+') || hay[n] == b'0');
     let only_address = international || prev == Some(b'-') && after_digits;
     let no_card = only_address || prev == Some(b' ') && after_digits;
-
-    // Every shape below starts with a run of 1 to 4 or 10 to 19 digits; a
-    // short run must be followed by a separator or `)`.
-    let run = run_end - d;
-    let shaped = match run {
-        1..=4 => matches!(hay.get(run_end), Some(b'.' | b'-' | b' ' | b')')),
-        10..=19 => true,
-        _ => false,
-    };
-    if !shaped {
-        return (None, run_end);
-    }
 
     let address = || ipv4(hay, d).map(|end| Found::new(Kind::IpAddress, d, end));
     let found = if only_address {
