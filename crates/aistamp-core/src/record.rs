@@ -218,7 +218,8 @@ impl From<LatencyMs> for f64 {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Record {
-    /// The record's id, a UUID v4 for new records.
+    /// The record's id: a UUID v7 for new records (see
+    /// [`new_content_id`](crate::new_content_id)), any string when read.
     pub content_id: String,
     /// The calling application.
     pub app_id: String,
