@@ -268,6 +268,11 @@ impl Scanner {
 
     /// Turns `spans[which]` into matches, in order, with code-point offsets
     /// and snippets built against all of `spans`.
+    ///
+    /// Spans are sorted by start, so both the code points before each match
+    /// and the spans that can reach into its snippet's window are found by
+    /// moving forward from where the previous match left off: the work is
+    /// linear in the text and the number of spans.
     pub(crate) fn emit(
         &self,
         text: &str,
@@ -280,15 +285,9 @@ impl Scanner {
             return;
         };
         let hay = text.as_bytes();
-        let mut max_end = Vec::with_capacity(spans.len());
-        let mut running = 0;
-        for span in spans {
-            running = running.max(span.end);
-            max_end.push(running);
-        }
-
         let mut cursor = first.start.min(hay.len());
         let mut cursor_chars = place.base_chars + count_chars(text, 0..cursor);
+        let mut window = Window { spans, next: 0, max_end: 0 };
         for span in spans.get(which).unwrap_or_default() {
             cursor_chars += count_chars(text, cursor..span.start);
             cursor = span.start;
@@ -301,18 +300,37 @@ impl Scanner {
                 start,
                 end,
                 byte_range: span.start..span.end,
-                redacted_snippet: snippet(text, spans, &max_end, span, place),
+                redacted_snippet: snippet(text, &mut window, span, place),
             });
         }
     }
 }
 
-/// The redacted snippet of `span`: its window of context, every span of
-/// `spans` inside the window replaced by [`REDACTED`] (overlapping spans
-/// merge into one), `...` where the window cuts the text. `max_end[i]` is the
-/// largest end among `spans[..=i]`; with it the work is proportional to the
-/// spans that start inside the window.
-fn snippet(text: &str, spans: &[Span], max_end: &[usize], span: &Span, place: Place) -> String {
+/// The spans that can reach into a snippet's window, for windows visited in
+/// order of their start: `spans[next..]` start at or after the current
+/// window's start, and `max_end` is the largest end among `spans[..next]`.
+struct Window<'s> {
+    spans: &'s [Span],
+    next: usize,
+    max_end: usize,
+}
+
+impl Window<'_> {
+    /// Moves past the spans that start before `window_start`, which must not
+    /// be smaller than at the previous call.
+    fn advance(&mut self, window_start: usize) {
+        while let Some(s) = self.spans.get(self.next).filter(|s| s.start < window_start) {
+            self.max_end = self.max_end.max(s.end);
+            self.next += 1;
+        }
+    }
+}
+
+/// The redacted snippet of `span`: its window of context, every span inside
+/// the window replaced by [`REDACTED`] (overlapping spans merge into one),
+/// `...` where the window cuts the text. The work is proportional to the
+/// spans passed since the previous snippet and those inside this window.
+fn snippet(text: &str, window: &mut Window<'_>, span: &Span, place: Place) -> String {
     let hay = text.as_bytes();
     let window_start = back_chars(hay, span.start, SNIPPET_CONTEXT);
     let window_end = forward_chars(hay, span.end, SNIPPET_CONTEXT);
@@ -322,13 +340,13 @@ fn snippet(text: &str, spans: &[Span], max_end: &[usize], span: &Span, place: Pl
     if window_start > 0 || place.more_before {
         out.push_str("...");
     }
-    let first = spans.partition_point(|s| s.start < window_start);
+    window.advance(window_start);
     let mut cursor = window_start;
-    if first > 0 && max_end[first - 1] > window_start {
+    if window.max_end > window_start {
         out.push_str(REDACTED);
-        cursor = max_end[first - 1].min(window_end);
+        cursor = window.max_end.min(window_end);
     }
-    for s in &spans[first..] {
+    for s in &window.spans[window.next..] {
         if s.start >= window_end {
             break;
         }
