@@ -1,5 +1,7 @@
 //! Benchmark of the SQLite store: durable writes of 2 KB signed records
-//! from 1 and 16 threads, reading and verifying everything, report pages.
+//! from 1 and 16 threads, reading and verifying everything, report pages,
+//! and the disk's own ceiling: durable commits of bare 2 KB rows, one and
+//! sixteen per commit.
 //! Prints one JSON object per line; `--quick` for a short run, `--only
 //! <workload>` to run one workload.
 
@@ -94,6 +96,32 @@ fn write_run(threads: u64, per_thread: u64) -> (f64, Option<f64>) {
     let records = (threads * per_thread) as f64;
     let writer_cpu = thread_cpu_seconds("sqlite-writer").filter(|s| *s > 0.0);
     (records / started.elapsed().as_secs_f64(), writer_cpu.map(|s| records / s))
+}
+
+/// The disk's ceiling for durable commits, measured around the store: rows
+/// of 2 KB into a table with no index, committed `per_commit` at a time
+/// with the store's settings (WAL, `synchronous=FULL`); rows/s.
+fn commit_floor_run(per_commit: u64, rows: u64) -> f64 {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let conn = rusqlite::Connection::open(dir.path().join("floor.db")).expect("a database");
+    let mode: String =
+        conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0)).expect("WAL");
+    assert_eq!(mode, "wal");
+    conn.pragma_update(None, "synchronous", "FULL").expect("synchronous");
+    conn.execute_batch("CREATE TABLE floor (id INTEGER PRIMARY KEY, body BLOB NOT NULL)")
+        .expect("a table");
+    let body = vec![7u8; 2048];
+    let started = Instant::now();
+    for _ in 0..rows / per_commit {
+        conn.execute_batch("BEGIN IMMEDIATE").expect("begin");
+        let mut insert =
+            conn.prepare_cached("INSERT INTO floor (body) VALUES (?1)").expect("a statement");
+        for _ in 0..per_commit {
+            insert.execute([&body]).expect("an insert");
+        }
+        conn.execute_batch("COMMIT").expect("commit");
+    }
+    (rows / per_commit * per_commit) as f64 / started.elapsed().as_secs_f64()
 }
 
 /// Fills a store with `count` records, in batches of concurrent writers.
@@ -221,6 +249,12 @@ fn main() {
     }
     if wanted("sqlite_write_16") {
         report_pair("sqlite_write_16", (0..runs).map(|_| write_run(16, many)).collect());
+    }
+    for (workload, per_commit) in [("sqlite_floor_commit_1", 1), ("sqlite_floor_commit_16", 16)] {
+        if wanted(workload) {
+            let values = (0..runs).map(|_| commit_floor_run(per_commit, one)).collect();
+            report(workload, values, "rows/s");
+        }
     }
     if !wanted("sqlite_verify_all") && !wanted("sqlite_page_1000_slowest_filter") {
         return;
