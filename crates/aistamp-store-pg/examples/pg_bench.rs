@@ -1,7 +1,8 @@
 //! Benchmark of the PostgreSQL store: durable writes of 2 KB signed records
 //! from 1 and 16 threads, reading and verifying everything, report pages.
-//! `--database-url URL` (else a throwaway server), `--quick`,
-//! `--write-connections N`; prints JSON lines.
+//! `--database-url URL` (else a throwaway server), `--quick`, `--runs N`,
+//! `--write-connections N`, `--writes-only` (skips the reads); prints JSON
+//! lines.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -160,6 +161,7 @@ fn report(workload: &str, values: Vec<f64>, unit: &str) {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let quick = args.iter().any(|a| a == "--quick");
+    let writes_only = args.iter().any(|a| a == "--writes-only");
     let value = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1));
     let url = value("--database-url");
     let mut options = PgOptions::default();
@@ -170,8 +172,11 @@ fn main() {
         Some(url) => TestPostgres::external(url.clone()),
         None => TestPostgres::start().expect("a throwaway PostgreSQL server"),
     };
-    let (runs, one, many, filled) =
+    let (mut runs, one, many, filled) =
         if quick { (1, 500, 250, 20_000) } else { (3, 2000, 1000, 100_000) };
+    if let Some(count) = value("--runs") {
+        runs = count.parse::<usize>().expect("--runs N").max(1);
+    }
 
     let key = SigningKey::new(SECRET).expect("a key");
     let mut single = Vec::new();
@@ -182,6 +187,9 @@ fn main() {
     }
     report("pg_write_1", single, "records/s");
     report("pg_write_16", sixteen, "records/s");
+    if writes_only {
+        return;
+    }
 
     let (store, url) = new_store_at(&server, &options);
     let store = Arc::new(store);
