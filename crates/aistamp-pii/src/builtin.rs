@@ -71,24 +71,22 @@ fn is_trigger(b: u8) -> bool {
 const BLOCK: usize = 64;
 
 /// The trigger bytes of `block` as a bit mask: bit `i` is set when
-/// `block[i]` is a trigger byte, and the mask is zero when there is none.
+/// `block[i]` is a trigger byte.
 ///
-/// Both loops over the block are written so that the compiler turns them
-/// into vector instructions: the first tests the whole block, and only a
-/// block with a trigger byte is marked byte by byte (0x80 or 0) and packed,
-/// eight bytes at a time, into the mask.
+/// The first loop is written so that the compiler turns it into vector
+/// instructions: it marks each byte (0x80 or 0) and notes whether any is
+/// marked. Only a block with a trigger byte has its marks packed, eight
+/// bytes at a time, into the mask.
 #[inline]
 fn block_mask(block: &[u8; BLOCK]) -> u64 {
+    let mut marks = [0u8; BLOCK];
     let mut any = 0u8;
-    for &b in block {
-        any |= u8::from(is_trigger(b));
+    for (mark, &b) in marks.iter_mut().zip(block) {
+        *mark = u8::from(is_trigger(b)) << 7;
+        any |= *mark;
     }
     if any == 0 {
         return 0;
-    }
-    let mut marks = [0u8; BLOCK];
-    for (mark, &b) in marks.iter_mut().zip(block) {
-        *mark = if is_trigger(b) { 0x80 } else { 0 };
     }
     let mut mask = 0u64;
     for (k, word) in marks.chunks_exact(8).enumerate() {
