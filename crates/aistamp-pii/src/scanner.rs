@@ -288,6 +288,7 @@ impl Scanner {
         let mut cursor = first.start.min(hay.len());
         let mut cursor_chars = place.base_chars + count_chars(text, 0..cursor);
         let mut window = Window { spans, next: 0, max_end: 0 };
+        let mut scratch = String::new();
         for span in spans.get(which).unwrap_or_default() {
             cursor_chars += count_chars(text, cursor..span.start);
             cursor = span.start;
@@ -300,7 +301,7 @@ impl Scanner {
                 start,
                 end,
                 byte_range: span.start..span.end,
-                redacted_snippet: snippet(text, &mut window, span, place),
+                redacted_snippet: snippet(text, &mut window, span, place, &mut scratch),
             });
         }
     }
@@ -330,13 +331,23 @@ impl Window<'_> {
 /// the window replaced by [`REDACTED`] (overlapping spans merge into one),
 /// `...` where the window cuts the text. The work is proportional to the
 /// spans passed since the previous snippet and those inside this window.
-fn snippet(text: &str, window: &mut Window<'_>, span: &Span, place: Place) -> String {
+///
+/// The snippet is assembled in `scratch` and returned as a copy of exactly
+/// its length, so that each match holds no spare capacity.
+fn snippet(
+    text: &str,
+    window: &mut Window<'_>,
+    span: &Span,
+    place: Place,
+    scratch: &mut String,
+) -> String {
     let hay = text.as_bytes();
     let window_start = back_chars(hay, span.start, SNIPPET_CONTEXT);
     let window_end = forward_chars(hay, span.end, SNIPPET_CONTEXT);
     let piece = |a: usize, b: usize| text.get(a..b).unwrap_or_default();
 
-    let mut out = String::with_capacity(window_end - window_start + 2 * REDACTED.len() + 6);
+    let out = scratch;
+    out.clear();
     if window_start > 0 || place.more_before {
         out.push_str("...");
     }
@@ -365,7 +376,7 @@ fn snippet(text: &str, window: &mut Window<'_>, span: &Span, place: Place) -> St
     if window_end < hay.len() || place.more_after {
         out.push_str("...");
     }
-    out
+    out.as_str().to_owned()
 }
 
 #[cfg(test)]
