@@ -175,14 +175,23 @@ pub(crate) fn find_all(hay: &[u8], keys: &KeyFinder) -> Vec<Found> {
     }
     let mut out = Vec::with_capacity(candidates.len() + api_keys.len());
     let mut covered = 0;
-    let (mut a, mut b) = (candidates.into_iter().peekable(), api_keys.into_iter().peekable());
+    let (mut a, mut b) = (0, 0);
     loop {
-        let next = match (a.peek(), b.peek()) {
-            (Some(x), Some(y)) if order(y) < order(x) => b.next(),
-            (Some(_), _) => a.next(),
-            (None, _) => b.next(),
+        let found = match (candidates.get(a), api_keys.get(b)) {
+            (Some(x), Some(y)) if order(y) < order(x) => {
+                b += 1;
+                *y
+            }
+            (Some(x), _) => {
+                a += 1;
+                *x
+            }
+            (None, Some(y)) => {
+                b += 1;
+                *y
+            }
+            (None, None) => break,
         };
-        let Some(found) = next else { break };
         if found.start >= covered {
             covered = found.end;
             out.push(found);
