@@ -81,13 +81,15 @@
 //! it shows that the listed formats and decoys are handled, not how
 //! unfamiliar text will fare.
 //!
-//! Scanning makes one pass over the text for digits, `:` and `@` (skipping
-//! 64-byte blocks without one in a vectorized loop) and one Aho-Corasick
-//! pass for key prefixes, then checks each candidate by hand with ASCII word
-//! boundaries. Snippets cost a binary search and the window's spans, so the
-//! whole scan is linear in the text and the number of matches.
-//! `examples/pii_bench.rs` and `benches/scan.rs` measure it on clean and
-//! PII-dense prose.
+//! Scanning makes one pass over the text for digits, `:` and `@` (each
+//! 64-byte block is tested and its trigger bytes marked in one vectorized
+//! loop, and a bit mask of them, cleared past each match, guides the
+//! checks) and one Aho-Corasick pass for key prefixes, then checks each
+//! candidate by hand with ASCII word boundaries; no regex runs for the
+//! built-in recognizers. Code-point offsets are counted from one match to
+//! the next, and snippets walk forward through the spans, so the whole scan
+//! is linear in the text and the number of matches. `examples/pii_bench.rs`
+//! and `benches/scan.rs` measure it on clean and PII-dense prose.
 //!
 //! # Limits
 //!
