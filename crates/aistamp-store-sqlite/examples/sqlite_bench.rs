@@ -3,7 +3,9 @@
 //! and the disk's own ceiling: durable commits of bare 2 KB rows, one and
 //! sixteen per commit.
 //! Prints one JSON object per line; `--quick` for a short run, `--only
-//! <workload>` to run one workload.
+//! <workload>` to run one workload, `--records N` for the records each
+//! write run stores in all (longer runs reach the steady state in which the
+//! WAL is reused rather than grown).
 
 use std::io::Write;
 use std::sync::Arc;
@@ -241,8 +243,13 @@ fn main() {
     let quick = args.iter().any(|a| a == "--quick");
     let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).cloned();
     let wanted = |name: &str| only.as_deref().is_none_or(|only| only == name);
-    let (runs, one, many, filled) =
+    let (runs, mut one, mut many, filled) =
         if quick { (1, 1000, 500, 20_000) } else { (3, 4000, 2000, 100_000) };
+    if let Some(records) = args.iter().position(|a| a == "--records").and_then(|i| args.get(i + 1))
+    {
+        one = records.parse().expect("--records N");
+        many = (one / 16).max(1);
+    }
 
     if wanted("sqlite_write_1") {
         report_pair("sqlite_write_1", (0..runs).map(|_| write_run(1, one)).collect());
