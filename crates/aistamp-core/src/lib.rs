@@ -42,7 +42,7 @@ pub use record::{
 pub use signing::{KeyError, Signature, SigningKey};
 pub use store::{
     AsyncRecordStore, QueryPage, RecordQuery, RecordStore, SignedRecord, StoreError, StoredRecord,
-    parse_json_column,
+    check_migration_history_entry, parse_json_column,
 };
 pub use time::{Timestamp, TimestampError};
 pub use verify::{VerificationResult, VerifyError, verify_record, verify_stored};

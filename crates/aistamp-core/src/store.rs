@@ -131,6 +131,39 @@ pub enum StoreError {
     },
 }
 
+/// Checks one row of refinery's migration history table
+/// (`refinery_schema_history`) before refinery reads it: refinery expects
+/// `applied_on` to be an RFC 3339 time and `checksum` an unsigned 64-bit
+/// integer, both as it wrote them, and panics on anything else. The stores
+/// call this on every history row, so that a row edited by hand fails the
+/// migration with an error instead.
+///
+/// # Errors
+///
+/// [`StoreError::Backend`] naming the migration version, the column and
+/// the value found (at most 40 characters of it) and what was expected.
+pub fn check_migration_history_entry(
+    version: i64,
+    applied_on: &str,
+    checksum: &str,
+) -> Result<(), StoreError> {
+    let bad = |column: &str, value: &str, expected: &str| StoreError::Backend {
+        message: format!(
+            "migration history row for version {version} has {column} '{}': expected {expected}; \
+             the refinery_schema_history table was edited by hand",
+            value.chars().take(40).collect::<String>()
+        ),
+    };
+    let rfc3339 = time::format_description::well_known::Rfc3339;
+    if time::OffsetDateTime::parse(applied_on, &rfc3339).is_err() {
+        return Err(bad("applied_on", applied_on, "an RFC 3339 time such as 2026-01-31T12:00:00Z"));
+    }
+    if checksum.parse::<u64>().is_err() {
+        return Err(bad("checksum", checksum, "an unsigned 64-bit integer"));
+    }
+    Ok(())
+}
+
 /// Parses a stored JSON column (`pii_result` or `policy_decision`) into
 /// its record type; the JSON text `null` is none, as SQL NULL is.
 ///
@@ -218,6 +251,26 @@ pub trait AsyncRecordStore: Send + Sync {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn migration_history_rows_as_refinery_writes_them_pass() {
+        let written = "2026-12-04T05:11:14.123456789Z";
+        assert!(check_migration_history_entry(1, written, "18446744073709551615").is_ok());
+        assert!(check_migration_history_entry(2, "2026-12-04T05:11:14+01:00", "0").is_ok());
+    }
+
+    #[test]
+    fn migration_history_rows_edited_by_hand_name_the_value() {
+        let err = check_migration_history_entry(2, "yesterday", "42").unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("version 2 has applied_on 'yesterday'"), "{message}");
+        assert!(message.contains("expected an RFC 3339 time"), "{message}");
+
+        let err = check_migration_history_entry(1, "2026-12-04T05:11:14Z", "-1").unwrap_err();
+        assert!(err.to_string().contains("checksum '-1': expected an unsigned 64-bit"), "{err}");
+        let err = check_migration_history_entry(1, "2026-13-04T05:11:14Z", "1").unwrap_err();
+        assert!(err.to_string().contains("applied_on '2026-13-04T05:11:14Z'"), "{err}");
+    }
+
     use super::*;
     use crate::record::PolicyDecision;
 

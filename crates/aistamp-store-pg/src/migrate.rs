@@ -2,7 +2,7 @@
 //! `migrations/postgres/`, and the adoption of databases that ai-stamp
 //! 0.1.0 created.
 
-use aistamp_core::StoreError;
+use aistamp_core::{StoreError, check_migration_history_entry};
 use refinery::Target;
 use tokio_postgres::Client;
 
@@ -60,6 +60,7 @@ pub(crate) async fn migrate(client: &mut Client) -> Result<MigrationReport, Stor
             .map_err(migration_error)?;
     }
 
+    check_history(client).await?;
     let runner = migrations::runner();
     let report = runner.run_async(client).await.map_err(migration_error)?;
     let applied: Vec<String> = report
@@ -98,6 +99,33 @@ pub(crate) async fn create_tables(client: &mut Client) -> Result<(), StoreError>
         }
     }
     transaction.commit().await.map_err(|e| classify(&e))
+}
+
+/// Checks every row of refinery's history before refinery reads it, since
+/// refinery panics on a row it did not write itself (see
+/// [`check_migration_history_entry`]).
+async fn check_history(client: &Client) -> Result<(), StoreError> {
+    if !exists(client, "refinery_schema_history").await? {
+        return Ok(());
+    }
+    let rows = client
+        .query(
+            "SELECT version::int8, applied_on::text, checksum::text FROM refinery_schema_history",
+            &[],
+        )
+        .await
+        .map_err(|e| classify(&e))?;
+    for row in rows {
+        let version: i64 = row.try_get(0).map_err(|e| classify(&e))?;
+        let applied_on: Option<String> = row.try_get(1).map_err(|e| classify(&e))?;
+        let checksum: Option<String> = row.try_get(2).map_err(|e| classify(&e))?;
+        check_migration_history_entry(
+            version,
+            applied_on.as_deref().unwrap_or(""),
+            checksum.as_deref().unwrap_or(""),
+        )?;
+    }
+    Ok(())
 }
 
 async fn exists(client: &Client, table: &str) -> Result<bool, StoreError> {

@@ -356,3 +356,26 @@ fn with_client<T>(url: &str, work: impl AsyncFnOnce(&tokio_postgres::Client) -> 
         result
     })
 }
+
+#[test]
+fn a_history_row_edited_by_hand_fails_the_migration_with_its_value() {
+    let url = aistamp_testkit::fresh_database();
+    let store = BlockingPgStore::connect(&url).unwrap();
+    store.migrate().unwrap();
+    let cases = [
+        ("applied_on = 'last tuesday'", "version 1 has applied_on 'last tuesday'"),
+        ("checksum = 'not-a-number'", "version 1 has checksum 'not-a-number'"),
+    ];
+    for (edit, expected) in cases {
+        run_sql(&url, &format!("UPDATE refinery_schema_history SET {edit} WHERE version = 1"));
+        let err = store.migrate().unwrap_err().to_string();
+        assert!(err.contains(expected), "{edit}: {err}");
+        assert!(err.contains("edited by hand"), "{err}");
+        // Valid again for the next case (refinery itself never reads it).
+        run_sql(
+            &url,
+            "UPDATE refinery_schema_history SET applied_on = '2026-01-31T12:00:00Z', \
+             checksum = '0' WHERE version = 1",
+        );
+    }
+}

@@ -14,7 +14,7 @@ use std::fmt;
 use std::thread;
 use std::time::Duration;
 
-use aistamp_core::StoreError;
+use aistamp_core::{StoreError, check_migration_history_entry};
 use refinery::Target;
 use rusqlite::{Connection, OptionalExtension};
 use tracing::{debug, info};
@@ -160,9 +160,7 @@ fn migrate_once(conn: &mut Connection) -> Result<MigrationReport, Failure> {
         None
     };
 
-    // FIXME: refinery unwraps the `applied_on` and `checksum` it reads back
-    // from its history table, so a history row edited by hand into another
-    // format panics inside refinery instead of failing with an error.
+    check_history(conn)?;
     let report = embedded::migrations::runner().set_grouped(true).run(conn).map_err(refinery)?;
     let applied: Vec<AppliedMigration> = report
         .applied_migrations()
@@ -180,6 +178,44 @@ fn migrate_once(conn: &mut Connection) -> Result<MigrationReport, Failure> {
         .map_err(refinery)?
         .map_or(0, |m| u32::try_from(m.version()).unwrap_or(0));
     Ok(MigrationReport { adopted, applied, version })
+}
+
+/// Checks every row of refinery's history before refinery reads it, since
+/// refinery panics on a row it did not write itself (see
+/// [`check_migration_history_entry`]).
+fn check_history(conn: &Connection) -> Result<(), Failure> {
+    let db = |err: rusqlite::Error| Failure::Retry(classify(&err));
+    if !table_exists(conn, HISTORY_TABLE).map_err(db)? {
+        return Ok(());
+    }
+    let sql = format!(
+        "SELECT CAST(version AS TEXT), CAST(applied_on AS TEXT), CAST(checksum AS TEXT) \
+         FROM {HISTORY_TABLE}"
+    );
+    let mut statement = conn.prepare(&sql).map_err(db)?;
+    let mut rows = statement.query([]).map_err(db)?;
+    while let Some(row) = rows.next().map_err(db)? {
+        let version: Option<String> = row.get(0).map_err(db)?;
+        let version = version.as_deref().unwrap_or("");
+        let version = version.parse::<i32>().map_err(|_| {
+            Failure::Final(StoreError::Backend {
+                message: format!(
+                    "migration history row has version '{}': expected an integer; \
+                     the {HISTORY_TABLE} table was edited by hand",
+                    version.chars().take(40).collect::<String>()
+                ),
+            })
+        })?;
+        let applied_on: Option<String> = row.get(1).map_err(db)?;
+        let checksum: Option<String> = row.get(2).map_err(db)?;
+        check_migration_history_entry(
+            i64::from(version),
+            applied_on.as_deref().unwrap_or(""),
+            checksum.as_deref().unwrap_or(""),
+        )
+        .map_err(Failure::Final)?;
+    }
+    Ok(())
 }
 
 /// Recognizes a database made by the reference, or says why it is not one.

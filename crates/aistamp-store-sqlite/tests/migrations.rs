@@ -93,3 +93,30 @@ fn create_tables_then_migrate_adopts_without_touching_rows() {
     let page = store.query(&RecordQuery::default()).unwrap();
     assert_eq!(page.records[0].record, full_record("kept", 0));
 }
+
+#[test]
+fn a_history_row_edited_by_hand_fails_the_migration_with_its_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("edited.db");
+    let url = format!("sqlite:///{}", path.display());
+    migrate(&url).unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let cases = [
+        ("applied_on = 'last tuesday'", "version 1 has applied_on 'last tuesday'"),
+        ("checksum = 'not-a-number'", "version 1 has checksum 'not-a-number'"),
+        ("version = 'one'", "has version 'one': expected an integer"),
+    ];
+    for (edit, expected) in cases {
+        conn.execute_batch(&format!("UPDATE refinery_schema_history SET {edit} WHERE version = 1"))
+            .unwrap();
+
+        let err = migrate(&url).unwrap_err().to_string();
+        assert!(err.contains(expected), "{edit}: {err}");
+        assert!(err.contains("edited by hand"), "{err}");
+
+        // Valid again for the next case (refinery itself never reads it).
+        let restore = "UPDATE refinery_schema_history SET version = 1, \
+             applied_on = '2026-01-31T12:00:00Z', checksum = '0' WHERE version IN (1, 'one')";
+        conn.execute_batch(restore).unwrap();
+    }
+}
