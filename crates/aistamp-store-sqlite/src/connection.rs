@@ -18,6 +18,13 @@ pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 /// stay in memory. (Far larger caches cost time at every commit.)
 const WRITER_CACHE_KIB: i64 = 16 * 1024;
 
+/// The page size of the files this store creates. Every commit writes each
+/// page it changed to the WAL, and a record changes one page in each of
+/// its fifteen B-trees: halving SQLite's default of 4096 bytes halves most
+/// of those writes while a 2 KB record still fits a page or two. Existing
+/// files keep the page size they were made with.
+const NEW_FILE_PAGE_SIZE: i64 = 2048;
+
 /// How much of the file readers map into memory.
 const READER_MMAP_BYTES: i64 = 1 << 30;
 
@@ -66,6 +73,9 @@ pub(crate) fn open(location: &SqliteLocation, role: Role) -> Result<Connection, 
     conn.set_prepared_statement_cache_capacity(32);
     if role == Role::Writer {
         if matches!(location, SqliteLocation::File(_)) {
+            // Only a file without any content takes a new page size, and
+            // only before the switch to WAL writes its first page.
+            conn.pragma_update(None, "page_size", NEW_FILE_PAGE_SIZE).map_err(unavailable)?;
             let mode: String = with_busy_retry(|| {
                 conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
             })

@@ -65,6 +65,20 @@ fn a_new_database_gets_the_reference_schema_exactly_and_is_idempotent() {
 }
 
 #[test]
+fn new_files_have_pages_of_2048_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let opened = dir.path().join("opened.db");
+    let migrated = dir.path().join("migrated.db");
+    drop(SqliteStore::open_path(&opened).unwrap());
+    migrate(&format!("sqlite:///{}", migrated.display())).unwrap();
+    for path in [opened, migrated] {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let size: i64 = conn.query_row("PRAGMA page_size", [], |row| row.get(0)).unwrap();
+        assert_eq!(size, 2048, "{}", path.display());
+    }
+}
+
+#[test]
 fn opening_a_new_file_migrates_it_and_migrate_then_has_nothing_to_do() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open_path(dir.path().join("fresh.db")).unwrap();

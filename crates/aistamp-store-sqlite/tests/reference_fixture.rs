@@ -157,6 +157,12 @@ fn adopting_the_reference_database_touches_no_row() {
 
     let again = store.migrate().unwrap();
     assert_eq!((again.adopted, again.applied.len(), again.version), (None, 0, 2));
+    assert_eq!(page_size(&path), 4096, "an existing file keeps its page size");
+}
+
+fn page_size(path: &Path) -> i64 {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.query_row("PRAGMA page_size", [], |row| row.get(0)).unwrap()
 }
 
 #[test]
