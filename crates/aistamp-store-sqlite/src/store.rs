@@ -1,7 +1,6 @@
 //! [`SqliteStore`]: the blocking and the async record store over one file.
 
 use std::path::Path;
-use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
 use aistamp_core::{
@@ -23,8 +22,9 @@ const MAX_IDLE_READERS: usize = 8;
 
 /// A record store in one SQLite database, for blocking and async callers.
 ///
-/// Writes go through one writer thread that commits concurrent writes
-/// together (group commit); reads use a small pool of their own
+/// Concurrent writes go through one writer thread that commits them
+/// together (group commit), while a lone blocking writer commits on its own
+/// thread; reads use a small pool of their own
 /// connections. The store is cheap to share: wrap it in an `Arc`, or clone
 /// it (clones share the same writer and pool).
 #[derive(Clone, Debug)]
@@ -131,10 +131,7 @@ pub fn migrate(url: &str) -> Result<MigrationReport, StoreError> {
 
 impl Inner {
     fn write(&self, record: SignedRecord) -> Result<(), StoreError> {
-        let row = RowValues::new(record)?;
-        let (reply, answer) = mpsc::sync_channel(1);
-        self.writer.submit(WriteRequest { row, reply: Reply::Blocking(reply) })?;
-        answer.recv().unwrap_or_else(|_| Err(stopped()))
+        self.writer.write_blocking(RowValues::new(record)?)
     }
 
     /// Runs `read` on a reading connection: one from the pool for a file,
