@@ -18,8 +18,10 @@
 //! over TLS (rustls), checking the server's certificate against the public
 //! web roots, or against the PEM file named by `sslrootcert`; note that
 //! this is stricter than libpq's `require`, which checks nothing.
-//! `disable`, `allow`, `prefer` or no `sslmode` connect without TLS. A
-//! malformed URL is [`StoreError::InvalidUrl`], shown without its password.
+//! `prefer`, libpq's default and the mode when the URL names none, uses TLS
+//! when the server offers it and plain otherwise, checking the certificate
+//! only against an `sslrootcert` given with it, as libpq does.
+//! `disable` and `allow` connect without TLS. A malformed URL is [`StoreError::InvalidUrl`], shown without its password.
 //!
 //! # Schema
 //!

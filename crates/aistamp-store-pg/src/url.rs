@@ -20,12 +20,15 @@ pub struct PgUrl {
     redacted: String,
 }
 
-/// How the server's certificate is checked.
+/// Whether TLS is required, and how the server's certificate is checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct TlsSettings {
-    /// A PEM file of trusted roots (`sslrootcert`); the public web roots
-    /// when `None`.
+    /// A PEM file of trusted roots (`sslrootcert`). When `None`, a required
+    /// TLS session checks the certificate against the public web roots and
+    /// a preferred one does not check it.
     root_cert: Option<PathBuf>,
+    /// `false` for `sslmode=prefer`: plain when the server offers no TLS.
+    required: bool,
 }
 
 impl PgUrl {
@@ -34,9 +37,14 @@ impl PgUrl {
     /// Accepted: `postgres://` and `postgresql://` URLs as libpq writes
     /// them, also with a driver part (`postgresql+psycopg2://`,
     /// `postgresql+asyncpg://`) that is ignored. `sslmode=require`,
-    /// `verify-ca` or `verify-full` turn TLS on; `disable`, `allow`,
-    /// `prefer` or no `sslmode` connect without TLS. `sslrootcert=FILE`
-    /// names the PEM roots to trust instead of the public web roots.
+    /// `verify-ca` or `verify-full` require TLS and check the server's
+    /// certificate. `prefer`, libpq's default and so also the mode when the
+    /// URL names none, uses TLS when the server offers it and plain
+    /// otherwise; as in libpq, it then guards against eavesdropping but not
+    /// against a server that impersonates another, so its certificate is
+    /// checked only against an `sslrootcert` given with it. `disable` and
+    /// `allow` connect without TLS. `sslrootcert=FILE` names the PEM roots
+    /// to trust instead of the public web roots.
     ///
     /// # Errors
     ///
@@ -81,11 +89,11 @@ impl PgUrl {
             .map_err(|err| invalid(format!("{err}")))?;
 
         let tls = match ssl_mode.as_deref() {
-            // FIXME: libpq's default `prefer` tries TLS first and falls back
-            // to plain; here it never tries, because a failed certificate
-            // check would need a second, plain connection attempt.
-            None | Some("disable" | "allow" | "prefer") => None,
-            Some("require" | "verify-ca" | "verify-full") => Some(TlsSettings { root_cert }),
+            Some("disable" | "allow") => None,
+            None | Some("prefer") => Some(TlsSettings { root_cert, required: false }),
+            Some("require" | "verify-ca" | "verify-full") => {
+                Some(TlsSettings { root_cert, required: true })
+            }
             Some(other) => {
                 return Err(invalid(format!(
                     "invalid sslmode '{}': expected disable, allow, prefer, require, verify-ca \
@@ -94,7 +102,11 @@ impl PgUrl {
                 )));
             }
         };
-        config.ssl_mode(if tls.is_some() { SslMode::Require } else { SslMode::Disable });
+        config.ssl_mode(match &tls {
+            Some(TlsSettings { required: true, .. }) => SslMode::Require,
+            Some(TlsSettings { required: false, .. }) => SslMode::Prefer,
+            None => SslMode::Disable,
+        });
 
         if config.get_hosts().is_empty() {
             config.host("localhost");
@@ -122,9 +134,11 @@ impl PgUrl {
         Ok(PgUrl { config, tls, redacted })
     }
 
-    /// Whether connections use TLS.
+    /// Whether connections always use TLS (`sslmode=require`,
+    /// `verify-ca` or `verify-full`). With `prefer` they use it when the
+    /// server offers it.
     pub fn uses_tls(&self) -> bool {
-        self.tls.is_some()
+        self.tls.as_ref().is_some_and(|tls| tls.required)
     }
 
     /// The URL with its password replaced by `***`.
@@ -137,7 +151,8 @@ impl PgUrl {
         &self.config
     }
 
-    /// The rustls configuration for this URL, `None` without TLS.
+    /// The rustls configuration for this URL, `None` when TLS is never
+    /// tried.
     ///
     /// # Errors
     ///
@@ -150,8 +165,19 @@ impl PgUrl {
         let invalid =
             |reason: String| StoreError::InvalidUrl { url: self.redacted.clone(), reason };
 
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
+            .with_safe_default_protocol_versions()
+            .map_err(|err| invalid(format!("cannot set up TLS: {err}")))?;
         let mut roots = rustls::RootCertStore::empty();
         match &settings.root_cert {
+            None if !settings.required => {
+                let config = builder
+                    .dangerous()
+                    .with_custom_certificate_verifier(Arc::new(EncryptOnly { provider }))
+                    .with_no_client_auth();
+                return Ok(Some(tokio_postgres_rustls::MakeRustlsConnect::new(config)));
+            }
             None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
             Some(path) => {
                 use rustls::pki_types::CertificateDer;
@@ -181,13 +207,62 @@ impl PgUrl {
                 }
             }
         }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|err| invalid(format!("cannot set up TLS: {err}")))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+        let config = builder.with_root_certificates(roots).with_no_client_auth();
         Ok(Some(tokio_postgres_rustls::MakeRustlsConnect::new(config)))
+    }
+}
+
+/// The certificate check of `sslmode=prefer` without `sslrootcert`: any
+/// certificate is accepted, as libpq does in that mode, while the
+/// handshake's signatures are still verified, so that the session is
+/// encrypted to whoever holds the certificate's key.
+#[derive(Debug)]
+struct EncryptOnly {
+    provider: Arc<rustls::crypto::CryptoProvider>,
+}
+
+impl rustls::client::danger::ServerCertVerifier for EncryptOnly {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.provider.signature_verification_algorithms.supported_schemes()
     }
 }
 
@@ -303,10 +378,18 @@ mod tests {
         for mode in ["verify-ca", "verify-full"] {
             assert!(PgUrl::parse(&format!("postgres://u@h/db?sslmode={mode}")).unwrap().uses_tls());
         }
-        for mode in ["disable", "prefer", "allow"] {
+        for mode in ["disable", "allow"] {
             let url = PgUrl::parse(&format!("postgres://u@h/db?sslmode={mode}")).unwrap();
             assert!(!url.uses_tls());
             assert!(url.tls_connector().unwrap().is_none());
+            assert_eq!(url.config().get_ssl_mode(), SslMode::Disable);
+        }
+        // libpq's default: TLS when the server offers it.
+        for url in ["postgres://u@h/db?sslmode=prefer", "postgres://u@h/db"] {
+            let url = PgUrl::parse(url).unwrap();
+            assert!(!url.uses_tls());
+            assert!(url.tls_connector().unwrap().is_some());
+            assert_eq!(url.config().get_ssl_mode(), SslMode::Prefer);
         }
         let err = PgUrl::parse("postgres://u:secret@h/db?sslmode=always").unwrap_err();
         assert_eq!(

@@ -1,6 +1,8 @@
 //! TLS on a real server: `sslmode=require` with `sslrootcert` connects over
 //! rustls to a private server with a certificate made by `openssl`, and
-//! refuses a server that offers no TLS or a certificate it cannot trust.
+//! refuses a server that offers no TLS or a certificate it cannot trust;
+//! `sslmode=prefer`, also the mode of a URL that names none, encrypts when
+//! the server offers TLS and connects plain when it does not.
 
 use std::path::Path;
 use std::process::Command;
@@ -113,15 +115,69 @@ fn sslmode_require_connects_over_tls_and_checks_the_certificate() {
     let err = BlockingPgStore::connect(&format!("{url}?sslmode=require")).unwrap_err();
     assert!(matches!(err, StoreError::Unavailable { .. }), "{err:?}");
     drop(store);
+
+    // Preferring TLS, with no roots given: encrypted, certificate unchecked;
+    // with the test CA given: encrypted and checked.
+    for prefer_url in [
+        format!("{url}?sslmode=prefer"),
+        url.clone(),
+        format!("{url}?sslmode=prefer&sslrootcert={}", d.join("ca.pem").display()),
+    ] {
+        let store = BlockingPgStore::connect(&prefer_url).unwrap();
+        assert!(!store.as_async().url().uses_tls());
+        let record = Record::new("app", "feature", "user", "model", "prefer");
+        store.write(SignedRecord { signature: key.sign(&record), record: record.clone() }).unwrap();
+        assert_eq!(store.get(&record.content_id).unwrap().unwrap().record, record);
+        let all_ssl = query_bool(
+            &url,
+            "SELECT bool_and(ssl) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) \
+             WHERE application_name = 'aistamp'",
+        );
+        assert!(all_ssl, "{prefer_url}: every session of the store uses TLS");
+        drop(store);
+    }
+    // Preferring TLS but trusting only roots that did not sign the server's
+    // certificate: refused, not silently plain.
+    let other = d.join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    openssl(
+        &other,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=another CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+        ],
+    );
+    let wrong_roots =
+        format!("{url}?sslmode=prefer&sslrootcert={}", other.join("ca.pem").display());
+    let err = BlockingPgStore::connect(&wrong_roots).unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable { .. }), "{err:?}");
     drop(server);
     let _ = std::fs::remove_dir_all(d);
 }
 
 #[test]
-fn sslmode_require_refuses_a_server_without_tls() {
+fn sslmode_require_refuses_a_server_without_tls_and_prefer_connects_plain() {
     let url = aistamp_testkit::fresh_database();
     let err = BlockingPgStore::connect(&format!("{url}?sslmode=require")).unwrap_err();
     assert!(matches!(err, StoreError::Unavailable { .. }), "{err:?}");
+
+    let store = BlockingPgStore::connect(&format!("{url}?sslmode=prefer")).unwrap();
+    store.migrate().unwrap();
+    let key = SigningKey::new("tls-test-secret-0123456789abcdef-xyz").unwrap();
+    let record = Record::new("app", "feature", "user", "model", "plain");
+    store.write(SignedRecord { signature: key.sign(&record), record: record.clone() }).unwrap();
+    assert_eq!(store.get(&record.content_id).unwrap().unwrap().record, record);
 }
 
 /// The reload that turns TLS on is asynchronous: retry briefly.
