@@ -20,24 +20,7 @@ fn openssl(dir: &Path, args: &[&str]) {
 fn sslmode_require_connects_over_tls_and_checks_the_certificate() {
     let dir = tempfile_dir();
     let d = dir.as_path();
-    openssl(
-        d,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=aistamp test CA",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-        ],
-    );
+    make_ca(d, "aistamp test CA");
     openssl(
         d,
         &[
@@ -100,16 +83,8 @@ fn sslmode_require_connects_over_tls_and_checks_the_certificate() {
     let store = wait_for_tls(&tls_url);
     assert!(store.as_async().url().uses_tls());
     store.migrate().unwrap();
-    let key = SigningKey::new("tls-test-secret-0123456789abcdef-xyz").unwrap();
-    let record = Record::new("app", "feature", "user", "model", "prompt");
-    store.write(SignedRecord { signature: key.sign(&record), record: record.clone() }).unwrap();
-    assert_eq!(store.get(&record.content_id).unwrap().unwrap().record, record);
-    let ssl_in_use = query_bool(
-        &url,
-        "SELECT bool_or(ssl) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) \
-         WHERE application_name = 'aistamp'",
-    );
-    assert!(ssl_in_use, "the store's sessions use TLS");
+    write_and_read_back(&store, "require");
+    assert!(every_session_uses_tls(&url), "the store's sessions use TLS");
 
     // Trusting only the public roots: the certificate is refused.
     let err = BlockingPgStore::connect(&format!("{url}?sslmode=require")).unwrap_err();
@@ -125,39 +100,15 @@ fn sslmode_require_connects_over_tls_and_checks_the_certificate() {
     ] {
         let store = BlockingPgStore::connect(&prefer_url).unwrap();
         assert!(!store.as_async().url().uses_tls());
-        let record = Record::new("app", "feature", "user", "model", "prefer");
-        store.write(SignedRecord { signature: key.sign(&record), record: record.clone() }).unwrap();
-        assert_eq!(store.get(&record.content_id).unwrap().unwrap().record, record);
-        let all_ssl = query_bool(
-            &url,
-            "SELECT bool_and(ssl) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) \
-             WHERE application_name = 'aistamp'",
-        );
-        assert!(all_ssl, "{prefer_url}: every session of the store uses TLS");
+        write_and_read_back(&store, &prefer_url);
+        assert!(every_session_uses_tls(&url), "{prefer_url}: the store's sessions use TLS");
         drop(store);
     }
     // Preferring TLS but trusting only roots that did not sign the server's
     // certificate: refused, not silently plain.
     let other = d.join("other");
     std::fs::create_dir_all(&other).unwrap();
-    openssl(
-        &other,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=another CA",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-        ],
-    );
+    make_ca(&other, "another CA");
     let wrong_roots =
         format!("{url}?sslmode=prefer&sslrootcert={}", other.join("ca.pem").display());
     let err = BlockingPgStore::connect(&wrong_roots).unwrap_err();
@@ -174,10 +125,37 @@ fn sslmode_require_refuses_a_server_without_tls_and_prefer_connects_plain() {
 
     let store = BlockingPgStore::connect(&format!("{url}?sslmode=prefer")).unwrap();
     store.migrate().unwrap();
+    write_and_read_back(&store, "plain");
+}
+
+/// Writes a record with `prompt` and reads it back.
+fn write_and_read_back(store: &BlockingPgStore, prompt: &str) {
     let key = SigningKey::new("tls-test-secret-0123456789abcdef-xyz").unwrap();
-    let record = Record::new("app", "feature", "user", "model", "plain");
+    let record = Record::new("app", "feature", "user", "model", prompt);
     store.write(SignedRecord { signature: key.sign(&record), record: record.clone() }).unwrap();
     assert_eq!(store.get(&record.content_id).unwrap().unwrap().record, record);
+}
+
+/// Whether the server's sessions opened by a store (named `aistamp`) all
+/// use TLS; there must be at least one.
+fn every_session_uses_tls(url: &str) -> bool {
+    query_bool(
+        url,
+        "SELECT coalesce(bool_and(ssl), false) FROM pg_stat_ssl \
+         JOIN pg_stat_activity USING (pid) WHERE application_name = 'aistamp'",
+    )
+}
+
+/// A self-signed CA in `dir`: `ca.pem` and `ca.key`.
+fn make_ca(dir: &Path, name: &str) {
+    let subject = format!("/CN={name}");
+    openssl(
+        dir,
+        &[
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", &subject,
+            "-keyout", "ca.key", "-out", "ca.pem",
+        ],
+    );
 }
 
 /// The reload that turns TLS on is asynchronous: retry briefly.
