@@ -10,7 +10,7 @@ pub(crate) fn classify(err: &tokio_postgres::Error) -> StoreError {
         // Without an SQL state the failure is on the way to the server:
         // connecting, TLS, authentication exchange, a closed connection or
         // a timeout. Type conversion errors are the exception.
-        let text = err.to_string();
+        let text = with_causes(err);
         let conversion = text.starts_with("error serializing")
             || text.starts_with("error deserializing")
             || text.starts_with("invalid column");
@@ -38,6 +38,23 @@ pub(crate) fn classify(err: &tokio_postgres::Error) -> StoreError {
         || *code == SqlState::TOO_MANY_CONNECTIONS
         || *code == SqlState::READ_ONLY_SQL_TRANSACTION;
     if unavailable { StoreError::Unavailable { message } } else { StoreError::Backend { message } }
+}
+
+/// `err` followed by each of its causes that its own text leaves out: a
+/// failed TLS handshake, say, names the certificate problem only in its
+/// cause.
+fn with_causes(err: &tokio_postgres::Error) -> String {
+    let mut text = err.to_string();
+    let mut cause = std::error::Error::source(err);
+    while let Some(current) = cause {
+        let part = current.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        cause = current.source();
+    }
+    text
 }
 
 /// The store error for a failure to get a pooled connection.

@@ -20,8 +20,9 @@
 //! this is stricter than libpq's `require`, which checks nothing.
 //! `prefer`, libpq's default and the mode when the URL names none, uses TLS
 //! when the server offers it and plain otherwise, checking the certificate
-//! only against an `sslrootcert` given with it, as libpq does.
-//! `disable` and `allow` connect without TLS. A malformed URL is [`StoreError::InvalidUrl`], shown without its password.
+//! only against an `sslrootcert` given with it, as libpq does. `disable`
+//! and `allow` connect without TLS. A malformed URL is
+//! [`StoreError::InvalidUrl`], shown without its password.
 //!
 //! # Schema
 //!
@@ -180,7 +181,7 @@ impl fmt::Debug for PgStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PgStore")
             .field("url", &self.inner.url.redacted())
-            .field("tls", &self.inner.url.uses_tls())
+            .field("tls_required", &self.inner.url.uses_tls())
             .finish_non_exhaustive()
     }
 }
@@ -246,7 +247,7 @@ impl PgStore {
             });
         }
         let writes = writer::spawn(pool.clone(), options.write_connections, options.max_batch);
-        tracing::debug!(url = %url.redacted(), tls = url.uses_tls(), "connected to postgres");
+        tracing::debug!(url = %url.redacted(), tls_required = url.uses_tls(), "connected to postgres");
         Ok(PgStore { inner: Arc::new(Inner { pool, writes, url }) })
     }
 

@@ -89,6 +89,7 @@ fn sslmode_require_connects_over_tls_and_checks_the_certificate() {
     // Trusting only the public roots: the certificate is refused.
     let err = BlockingPgStore::connect(&format!("{url}?sslmode=require")).unwrap_err();
     assert!(matches!(err, StoreError::Unavailable { .. }), "{err:?}");
+    assert!(err.to_string().contains("invalid peer certificate: UnknownIssuer"), "{err}");
     drop(store);
 
     // Preferring TLS, with no roots given: encrypted, certificate unchecked;
@@ -113,6 +114,7 @@ fn sslmode_require_connects_over_tls_and_checks_the_certificate() {
         format!("{url}?sslmode=prefer&sslrootcert={}", other.join("ca.pem").display());
     let err = BlockingPgStore::connect(&wrong_roots).unwrap_err();
     assert!(matches!(err, StoreError::Unavailable { .. }), "{err:?}");
+    assert!(err.to_string().contains("invalid peer certificate: UnknownIssuer"), "{err}");
     drop(server);
     let _ = std::fs::remove_dir_all(d);
 }
@@ -122,6 +124,7 @@ fn sslmode_require_refuses_a_server_without_tls_and_prefer_connects_plain() {
     let url = aistamp_testkit::fresh_database();
     let err = BlockingPgStore::connect(&format!("{url}?sslmode=require")).unwrap_err();
     assert!(matches!(err, StoreError::Unavailable { .. }), "{err:?}");
+    assert!(err.to_string().contains("server does not support TLS"), "{err}");
 
     let store = BlockingPgStore::connect(&format!("{url}?sslmode=prefer")).unwrap();
     store.migrate().unwrap();
