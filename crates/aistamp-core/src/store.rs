@@ -251,6 +251,9 @@ pub trait AsyncRecordStore: Send + Sync {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::record::PolicyDecision;
+
     #[test]
     fn migration_history_rows_as_refinery_writes_them_pass() {
         let written = "2026-12-04T05:11:14.123456789Z";
@@ -270,9 +273,6 @@ mod tests {
         let err = check_migration_history_entry(1, "2026-13-04T05:11:14Z", "1").unwrap_err();
         assert!(err.to_string().contains("applied_on '2026-13-04T05:11:14Z'"), "{err}");
     }
-
-    use super::*;
-    use crate::record::PolicyDecision;
 
     #[test]
     fn json_column_errors_name_keys_but_never_values() {

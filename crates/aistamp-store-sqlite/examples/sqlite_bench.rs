@@ -5,7 +5,8 @@
 //! Prints one JSON object per line; `--quick` for a short run, `--only
 //! <workload>` to run one workload, `--records N` for the records each
 //! write run stores in all (longer runs reach the steady state in which the
-//! WAL is reused rather than grown).
+//! WAL is reused rather than grown), `--writers N` for one more write run,
+//! `sqlite_write_N`, from N threads.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -245,10 +246,26 @@ fn main() {
     let wanted = |name: &str| only.as_deref().is_none_or(|only| only == name);
     let (runs, mut one, mut many, filled) =
         if quick { (1, 1000, 500, 20_000) } else { (3, 4000, 2000, 100_000) };
-    if let Some(records) = args.iter().position(|a| a == "--records").and_then(|i| args.get(i + 1))
-    {
-        one = records.parse().expect("--records N");
+    let number = |flag: &str| -> Option<u64> {
+        let value = args.iter().position(|a| a == flag).map(|i| args.get(i + 1))?;
+        match value.and_then(|v| v.parse().ok()).filter(|n: &u64| *n > 0) {
+            Some(n) => Some(n),
+            None => {
+                let got = value.map_or("nothing".to_string(), |v| format!("'{v}'"));
+                let message = format!("{flag} needs a positive whole number, got {got}");
+                writeln!(std::io::stderr(), "{message}").expect("stderr");
+                std::process::exit(2);
+            }
+        }
+    };
+    if let Some(records) = number("--records") {
+        one = records;
         many = (one / 16).max(1);
+    }
+    if let Some(writers) = number("--writers") {
+        let workload = format!("sqlite_write_{writers}");
+        let per_writer = (one / writers).max(1);
+        report_pair(&workload, (0..runs).map(|_| write_run(writers, per_writer)).collect());
     }
 
     if wanted("sqlite_write_1") {

@@ -38,10 +38,10 @@
 //! thread, which commits all the writes waiting at that moment in one
 //! transaction and then answers each writer (group commit), so many
 //! concurrent writers cost about as many disk flushes as one. A blocking
-//! writer alone commits its write on its own thread. Several
-//! processes may share a file: each waits for the others' locks (up to a
-//! minute) instead of failing with "database is locked". A duplicate
-//! content id fails only its own write.
+//! writer alone commits its write on its own thread. Several processes may
+//! share a file: each waits for the others' locks (up to a minute) instead
+//! of failing with "database is locked". A duplicate content id fails only
+//! its own write.
 //!
 //! # Schema and migrations
 //!

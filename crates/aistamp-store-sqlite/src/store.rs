@@ -24,9 +24,9 @@ const MAX_IDLE_READERS: usize = 8;
 ///
 /// Concurrent writes go through one writer thread that commits them
 /// together (group commit), while a lone blocking writer commits on its own
-/// thread; reads use a small pool of their own
-/// connections. The store is cheap to share: wrap it in an `Arc`, or clone
-/// it (clones share the same writer and pool).
+/// thread; reads use a small pool of their own connections. The store is
+/// cheap to share: wrap it in an `Arc`, or clone it (clones share the same
+/// writer and pool).
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     inner: Arc<Inner>,

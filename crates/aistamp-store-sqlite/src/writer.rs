@@ -91,6 +91,8 @@ struct Shared {
     /// Rows in the latest commit: one while a lone writer writes.
     last_batch: AtomicUsize,
     commits: AtomicU32,
+    /// The commits made on a lone writer's own thread.
+    inline_commits: AtomicU32,
     /// Taken when the store closes, which ends the checkpoint thread.
     checkpoint_nudge: Mutex<Option<SyncSender<()>>>,
 }
@@ -129,6 +131,7 @@ impl Writer {
             arrived: Condvar::new(),
             last_batch: AtomicUsize::new(1),
             commits: AtomicU32::new(0),
+            inline_commits: AtomicU32::new(0),
             checkpoint_nudge: Mutex::new(Some(checkpoint_nudge)),
         });
         let thread = {
@@ -156,7 +159,7 @@ impl Writer {
             };
             if let Some(conn) = conn {
                 let batch = self.shared.take_batch(&mut lock(&self.shared.queue));
-                self.shared.commit(&conn, batch);
+                self.shared.commit(&conn, batch, true);
             }
             // This write, when the connection was busy, or writes queued
             // while it was committed here are left to the writer thread.
@@ -251,13 +254,14 @@ impl Shared {
             // A lone writer may have committed these while this thread
             // waited.
             if !batch.is_empty() {
-                self.commit(&lock(&self.conn), batch);
+                self.commit(&lock(&self.conn), batch, false);
             }
         }
     }
 
-    /// Commits `batch` on `conn` and answers each writer.
-    fn commit(&self, conn: &Connection, batch: Vec<WriteRequest>) {
+    /// Commits `batch` on `conn` and answers each writer; `inline` when on
+    /// a lone writer's thread.
+    fn commit(&self, conn: &Connection, batch: Vec<WriteRequest>, inline: bool) {
         if batch.is_empty() {
             return;
         }
@@ -265,9 +269,12 @@ impl Shared {
         let outcome = insert_all(conn, &batch);
         let elapsed = started.elapsed();
         if elapsed > SLOW_COMMIT {
-            warn!(rows = batch.len(), ?elapsed, "slow sqlite commit");
+            warn!(rows = batch.len(), ?elapsed, inline, "slow sqlite commit");
         } else {
-            trace!(rows = batch.len(), ?elapsed, "sqlite commit");
+            trace!(rows = batch.len(), ?elapsed, inline, "sqlite commit");
+        }
+        if inline {
+            self.inline_commits.fetch_add(1, Ordering::Relaxed);
         }
         self.last_batch.store(batch.len(), Ordering::Relaxed);
 
@@ -430,11 +437,21 @@ mod tests {
     fn lone_and_concurrent_writers_are_all_answered_and_all_written() {
         let conn = Arc::new(Mutex::new(migrated()));
         let writer = Writer::start(Arc::clone(&conn), None).unwrap();
-        // A lone writer first, committing on its own thread.
+        let commits = |writer: &Writer| {
+            let shared = &writer.shared;
+            (shared.commits.load(Ordering::Relaxed), shared.inline_commits.load(Ordering::Relaxed))
+        };
+        // A lone writer first, committing on its own thread. The writer
+        // thread takes a write only when it finds one queued on waking: the
+        // first, if it starts after the write is queued, or, rarely, one
+        // queued as the thread wakes spuriously.
         for i in 0..20 {
             let (request, _) = request(&format!("lone-{i}"));
             writer.write_blocking(request.row).unwrap();
         }
+        let (lone, lone_inline) = commits(&writer);
+        assert_eq!(lone, 20, "one commit per lone write");
+        assert!(lone_inline >= 18, "{lone_inline} of 20 lone writes committed inline");
         // Then blocking writers on eight threads, beside queued writes
         // answered through their channels, with one duplicate.
         let answers: Vec<_> = std::thread::scope(|scope| {
@@ -459,11 +476,19 @@ mod tests {
         let results: Vec<_> = answers.into_iter().map(|a| a.recv().unwrap()).collect();
         assert!(results[..99].iter().all(Result::is_ok));
         assert!(matches!(results[99], Err(StoreError::DuplicateContentId { .. })));
-        // A lone writer again, after the concurrent commits.
-        let (request, _) = request("last");
-        writer.write_blocking(request.row).unwrap();
+        let (concurrent, inline_concurrent) = commits(&writer);
+        assert!(concurrent - lone < 8 * 50 + 100, "{concurrent} commits: concurrent writes shared");
+        // A lone writer again, after the concurrent commits: the first
+        // write may still go through the writer thread, the next inline.
+        for i in 0..2 {
+            let (request, _) = request(&format!("last-{i}"));
+            writer.write_blocking(request.row).unwrap();
+        }
+        let (after, inline_after) = commits(&writer);
+        assert_eq!(after - concurrent, 2);
+        assert!(inline_after > inline_concurrent, "the second of them, at least, inline");
         drop(writer);
-        assert_eq!(count(&lock(&conn)), 20 + 8 * 50 + 99 + 1);
+        assert_eq!(count(&lock(&conn)), 20 + 8 * 50 + 99 + 2);
     }
 
     #[test]
