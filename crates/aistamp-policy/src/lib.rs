@@ -170,6 +170,7 @@ mod engine;
 mod error;
 mod rule;
 mod tiers;
+mod unprintable;
 mod yaml;
 
 pub use engine::{

@@ -337,17 +337,37 @@ fn python_repr(text: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            // FIXME: Python also escapes the other non-printable characters
-            // (U+200B, U+2028 and the like) as \u sequences; a rule name
-            // holding one gets a reason that differs from the reference's.
-            c if (c as u32) < 0x20 || (0x7f..0xa0).contains(&(c as u32)) => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
+            c if is_unprintable(c) => {
+                let code = u32::from(c);
+                let escape = match code {
+                    0..=0xff => format!("\\x{code:02x}"),
+                    0x100..=0xffff => format!("\\u{code:04x}"),
+                    _ => format!("\\U{code:08x}"),
+                };
+                out.push_str(&escape);
             }
             c => out.push(c),
         }
     }
     out.push(quote);
     out
+}
+
+/// Whether Python's `str.isprintable()` rejects `c`, which makes `repr()`
+/// escape it.
+fn is_unprintable(c: char) -> bool {
+    let code = u32::from(c);
+    crate::unprintable::UNPRINTABLE
+        .binary_search_by(|&(start, end)| {
+            if end < code {
+                std::cmp::Ordering::Less
+            } else if start > code {
+                std::cmp::Ordering::Greater
+            } else {
+                std::cmp::Ordering::Equal
+            }
+        })
+        .is_ok()
 }
 
 #[cfg(test)]
@@ -361,6 +381,33 @@ mod tests {
         assert_eq!(python_repr("a\"b'c"), "'a\"b\\'c'");
         assert_eq!(python_repr("x\ny\\z\u{1}"), "'x\\ny\\\\z\\x01'");
         assert_eq!(python_repr("é 🙂"), "'é 🙂'");
+    }
+
+    /// Expected values printed by Python 3.11's `repr()`.
+    #[test]
+    fn reasons_escape_what_python_finds_unprintable() {
+        let cases = [
+            ("zero\u{200b}width", r"'zero\u200bwidth'"),
+            ("line\u{2028}sep", r"'line\u2028sep'"),
+            ("soft\u{ad}hyphen", r"'soft\xadhyphen'"),
+            ("nb\u{a0}sp", r"'nb\xa0sp'"),
+            ("tag\u{e0001}x", r"'tag\U000e0001x'"),
+            ("bom\u{feff}", r"'bom\ufeff'"),
+            ("ok é 中 🙂", "'ok é 中 🙂'"),
+            ("private\u{e000}", r"'private\ue000'"),
+            ("unassigned\u{378}", r"'unassigned\u0378'"),
+            ("ogham\u{1680}space", r"'ogham\u1680space'"),
+        ];
+        for (name, expected) in cases {
+            assert_eq!(python_repr(name), expected, "{name:?}");
+        }
+    }
+
+    #[test]
+    fn unprintable_ranges_are_sorted_and_disjoint() {
+        let ranges = crate::unprintable::UNPRINTABLE;
+        assert!(ranges.iter().all(|&(start, end)| start <= end));
+        assert!(ranges.windows(2).all(|pair| pair[0].1 + 1 < pair[1].0));
     }
 
     #[test]
