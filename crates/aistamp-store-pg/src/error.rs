@@ -43,7 +43,7 @@ pub(crate) fn classify(err: &tokio_postgres::Error) -> StoreError {
 /// `err` followed by each of its causes that its own text leaves out: a
 /// failed TLS handshake, say, names the certificate problem only in its
 /// cause.
-fn with_causes(err: &tokio_postgres::Error) -> String {
+pub(crate) fn with_causes(err: &tokio_postgres::Error) -> String {
     let mut text = err.to_string();
     let mut cause = std::error::Error::source(err);
     while let Some(current) = cause {

@@ -85,8 +85,12 @@ impl PgUrl {
             driver_url.push('?');
             driver_url.push_str(&kept.join("&"));
         }
-        let mut config = tokio_postgres::Config::from_str(&driver_url)
-            .map_err(|err| invalid(format!("{err}")))?;
+        let mut config = tokio_postgres::Config::from_str(&driver_url).map_err(|err| {
+            invalid(format!(
+                "{}: expected postgres://USER:PASSWORD@HOST:PORT/DATABASE?PARAMETERS",
+                crate::error::with_causes(&err)
+            ))
+        })?;
 
         let tls = match ssl_mode.as_deref() {
             Some("disable" | "allow") => None,
@@ -430,6 +434,16 @@ mod tests {
             assert!(matches!(err, StoreError::InvalidUrl { .. }), "{text}");
             assert!(message.contains(&format!("'{shown}'")), "{message}");
             assert!(!message.contains("hunter2"), "{message}");
+        }
+        // The driver's own reason names the option it rejected.
+        for (text, named) in [
+            ("postgres://u@h:notaport/db", "`port`"),
+            ("postgres://u@[::1/db", "`host`"),
+            ("postgres://u@h/db?bogus=1", "`bogus`"),
+        ] {
+            let message = PgUrl::parse(text).unwrap_err().to_string();
+            assert!(message.contains(named), "{message}");
+            assert!(message.contains("expected postgres://"), "{message}");
         }
     }
 
