@@ -356,6 +356,9 @@ fn python_repr(text: &str) -> String {
 /// Whether Python's `str.isprintable()` rejects `c`, which makes `repr()`
 /// escape it.
 fn is_unprintable(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_control();
+    }
     let code = u32::from(c);
     crate::unprintable::UNPRINTABLE
         .binary_search_by(|&(start, end)| {
@@ -408,6 +411,11 @@ mod tests {
         let ranges = crate::unprintable::UNPRINTABLE;
         assert!(ranges.iter().all(|&(start, end)| start <= end));
         assert!(ranges.windows(2).all(|pair| pair[0].1 + 1 < pair[1].0));
+        // The shortcut for ASCII agrees with the table.
+        for c in (0u8..128).map(char::from) {
+            let listed = ranges.iter().any(|&(start, end)| (start..=end).contains(&u32::from(c)));
+            assert_eq!(is_unprintable(c), listed, "{c:?}");
+        }
     }
 
     #[test]

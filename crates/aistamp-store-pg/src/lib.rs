@@ -181,7 +181,7 @@ impl fmt::Debug for PgStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PgStore")
             .field("url", &self.inner.url.redacted())
-            .field("tls_required", &self.inner.url.uses_tls())
+            .field("tls_required", &self.inner.url.requires_tls())
             .finish_non_exhaustive()
     }
 }
@@ -247,7 +247,7 @@ impl PgStore {
             });
         }
         let writes = writer::spawn(pool.clone(), options.write_connections, options.max_batch);
-        tracing::debug!(url = %url.redacted(), tls_required = url.uses_tls(), "connected to postgres");
+        tracing::debug!(url = %url.redacted(), tls_required = url.requires_tls(), "connected to postgres");
         Ok(PgStore { inner: Arc::new(Inner { pool, writes, url }) })
     }
 

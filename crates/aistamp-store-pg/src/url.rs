@@ -141,7 +141,7 @@ impl PgUrl {
     /// Whether connections always use TLS (`sslmode=require`,
     /// `verify-ca` or `verify-full`). With `prefer` they use it when the
     /// server offers it.
-    pub fn uses_tls(&self) -> bool {
+    pub fn requires_tls(&self) -> bool {
         self.tls.as_ref().is_some_and(|tls| tls.required)
     }
 
@@ -368,7 +368,7 @@ mod tests {
             assert_eq!(url.config().get_dbname(), Some("audit"));
             assert_eq!(url.config().get_user(), Some("app"));
             assert_eq!(url.config().get_password(), Some(&b"pw"[..]));
-            assert!(!url.uses_tls());
+            assert!(!url.requires_tls());
             assert!(!url.redacted().contains("pw"), "{}", url.redacted());
         }
     }
@@ -376,22 +376,24 @@ mod tests {
     #[test]
     fn sslmode_decides_tls() {
         let url = PgUrl::parse("postgres://u@h/db?sslmode=require").unwrap();
-        assert!(url.uses_tls());
+        assert!(url.requires_tls());
         assert_eq!(url.config().get_ssl_mode(), SslMode::Require);
         assert!(url.tls_connector().unwrap().is_some());
         for mode in ["verify-ca", "verify-full"] {
-            assert!(PgUrl::parse(&format!("postgres://u@h/db?sslmode={mode}")).unwrap().uses_tls());
+            assert!(
+                PgUrl::parse(&format!("postgres://u@h/db?sslmode={mode}")).unwrap().requires_tls()
+            );
         }
         for mode in ["disable", "allow"] {
             let url = PgUrl::parse(&format!("postgres://u@h/db?sslmode={mode}")).unwrap();
-            assert!(!url.uses_tls());
+            assert!(!url.requires_tls());
             assert!(url.tls_connector().unwrap().is_none());
             assert_eq!(url.config().get_ssl_mode(), SslMode::Disable);
         }
         // libpq's default: TLS when the server offers it.
         for url in ["postgres://u@h/db?sslmode=prefer", "postgres://u@h/db"] {
             let url = PgUrl::parse(url).unwrap();
-            assert!(!url.uses_tls());
+            assert!(!url.requires_tls());
             assert!(url.tls_connector().unwrap().is_some());
             assert_eq!(url.config().get_ssl_mode(), SslMode::Prefer);
         }

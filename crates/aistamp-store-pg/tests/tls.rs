@@ -81,7 +81,7 @@ fn sslmode_require_connects_over_tls_and_checks_the_certificate() {
     // Trusting the test CA: TLS, and the store works.
     let tls_url = format!("{url}?sslmode=require&sslrootcert={}", d.join("ca.pem").display());
     let store = wait_for_tls(&tls_url);
-    assert!(store.as_async().url().uses_tls());
+    assert!(store.as_async().url().requires_tls());
     store.migrate().unwrap();
     write_and_read_back(&store, "require");
     assert!(every_session_uses_tls(&url), "the store's sessions use TLS");
@@ -100,7 +100,7 @@ fn sslmode_require_connects_over_tls_and_checks_the_certificate() {
         format!("{url}?sslmode=prefer&sslrootcert={}", d.join("ca.pem").display()),
     ] {
         let store = BlockingPgStore::connect(&prefer_url).unwrap();
-        assert!(!store.as_async().url().uses_tls());
+        assert!(!store.as_async().url().requires_tls());
         write_and_read_back(&store, &prefer_url);
         assert!(every_session_uses_tls(&url), "{prefer_url}: the store's sessions use TLS");
         drop(store);

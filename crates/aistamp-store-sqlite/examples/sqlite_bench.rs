@@ -6,7 +6,8 @@
 //! <workload>` to run one workload, `--records N` for the records each
 //! write run stores in all (longer runs reach the steady state in which the
 //! WAL is reused rather than grown), `--writers N` for one more write run,
-//! `sqlite_write_N`, from N threads.
+//! `sqlite_write_N`, from N threads (`--only sqlite_write_N --writers N`
+//! for that run alone).
 
 use std::io::Write;
 use std::sync::Arc;
@@ -264,8 +265,10 @@ fn main() {
     }
     if let Some(writers) = number("--writers") {
         let workload = format!("sqlite_write_{writers}");
-        let per_writer = (one / writers).max(1);
-        report_pair(&workload, (0..runs).map(|_| write_run(writers, per_writer)).collect());
+        if wanted(&workload) {
+            let per_writer = (one / writers).max(1);
+            report_pair(&workload, (0..runs).map(|_| write_run(writers, per_writer)).collect());
+        }
     }
 
     if wanted("sqlite_write_1") {

@@ -251,16 +251,13 @@ impl Shared {
                 }
                 self.take_batch(&mut queue)
             };
-            // A lone writer may have committed these while this thread
-            // waited.
-            if !batch.is_empty() {
-                self.commit(&lock(&self.conn), batch, false);
-            }
+            self.commit(&lock(&self.conn), batch, false);
         }
     }
 
     /// Commits `batch` on `conn` and answers each writer; `inline` when on
-    /// a lone writer's thread.
+    /// a lone writer's thread. The batch is empty when the writer thread
+    /// and a lone writer both took from the queue and the other came first.
     fn commit(&self, conn: &Connection, batch: Vec<WriteRequest>, inline: bool) {
         if batch.is_empty() {
             return;
