@@ -55,6 +55,14 @@ pub enum ProviderError {
         /// What the parser said.
         message: String,
     },
+    /// The reply body is larger than a model's reply can be.
+    #[error("{provider} reply is over the limit of {limit} bytes")]
+    ReplyTooLarge {
+        /// The provider's name.
+        provider: &'static str,
+        /// The largest body read, in bytes.
+        limit: usize,
+    },
     /// The reply lacks a field the provider needs.
     #[error("{provider} reply has no field '{field}'")]
     MissingField {

@@ -3,6 +3,7 @@
 //! read a JSON reply into typed errors.
 
 use std::fmt;
+use std::io::Read;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -17,6 +18,11 @@ const SLOW_CALL: Duration = Duration::from_secs(30);
 
 /// The longest vendor error message kept, in characters.
 const MAX_MESSAGE_CHARS: usize = 300;
+
+/// The largest reply body read, in bytes. A model's reply is text of a few
+/// megabytes at most; a larger body means a misbehaving endpoint, and
+/// reading it whole could exhaust the memory of the calling process.
+pub(crate) const MAX_REPLY_BYTES: usize = 32 << 20;
 
 /// Settings every HTTP provider has.
 #[derive(Clone)]
@@ -162,10 +168,7 @@ impl Transport {
                 Ok(response) => {
                     let status = response.status();
                     let wait = retry_after(response.headers());
-                    match response.bytes() {
-                        Ok(bytes) => self.judge(status, wait, bytes.to_vec()),
-                        Err(e) => Err(self.transport_failure(e)),
-                    }
+                    self.read_blocking(response).and_then(|body| self.judge(status, wait, body))
                 }
                 Err(e) => Err(self.transport_failure(e)),
             };
@@ -189,10 +192,7 @@ impl Transport {
                 Ok(response) => {
                     let status = response.status();
                     let wait = retry_after(response.headers());
-                    match response.bytes().await {
-                        Ok(bytes) => self.judge(status, wait, bytes.to_vec()),
-                        Err(e) => Err(self.transport_failure(e)),
-                    }
+                    self.read_async(response).await.and_then(|body| self.judge(status, wait, body))
                 }
                 Err(e) => Err(self.transport_failure(e)),
             };
@@ -239,6 +239,72 @@ impl Transport {
             );
         }
         reply
+    }
+
+    /// The body of `response`, up to [`MAX_REPLY_BYTES`].
+    fn read_blocking(&self, response: reqwest::blocking::Response) -> Result<Vec<u8>, Failure> {
+        let mut body = self.reply_buffer(response.content_length())?;
+        let limit = MAX_REPLY_BYTES as u64 + 1;
+        match response.take(limit).read_to_end(&mut body) {
+            Ok(_) if body.len() > MAX_REPLY_BYTES => Err(self.too_large()),
+            Ok(_) => Ok(body),
+            Err(err) => Err(self.read_failure(err)),
+        }
+    }
+
+    /// As [`Transport::read_blocking`], reading asynchronously.
+    async fn read_async(&self, mut response: reqwest::Response) -> Result<Vec<u8>, Failure> {
+        let mut body = self.reply_buffer(response.content_length())?;
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.transport_failure(e))? {
+            if body.len() + chunk.len() > MAX_REPLY_BYTES {
+                return Err(self.too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+
+    /// A buffer for a body of `length` bytes, when the server said; a
+    /// declared length over the limit fails before anything is read.
+    fn reply_buffer(&self, length: Option<u64>) -> Result<Vec<u8>, Failure> {
+        match length {
+            Some(length) if length > MAX_REPLY_BYTES as u64 => Err(self.too_large()),
+            Some(length) => Ok(Vec::with_capacity(length as usize)),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn too_large(&self) -> Failure {
+        Failure {
+            error: ProviderError::ReplyTooLarge { provider: self.provider, limit: MAX_REPLY_BYTES },
+            retryable: false,
+            retry_after: None,
+        }
+    }
+
+    /// A body read that failed: the blocking client reports the transport's
+    /// error inside an I/O error.
+    fn read_failure(&self, err: std::io::Error) -> Failure {
+        let timed_out = err.kind() == std::io::ErrorKind::TimedOut;
+        let message = err.to_string();
+        match err.into_inner().map(|inner| inner.downcast::<reqwest::Error>()) {
+            Some(Ok(transport)) => self.transport_failure(*transport),
+            _ if timed_out => Failure {
+                error: ProviderError::Timeout { provider: self.provider, timeout: self.timeout },
+                retryable: false,
+                retry_after: None,
+            },
+            _ => Failure {
+                error: ProviderError::Connection {
+                    provider: self.provider,
+                    url: self.shown_url.clone(),
+                    message: self.redact(message),
+                    attempts: 0,
+                },
+                retryable: true,
+                retry_after: None,
+            },
+        }
     }
 
     /// The reply of a 2xx status, or the failure of any other.

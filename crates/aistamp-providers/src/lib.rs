@@ -17,7 +17,8 @@
 //! The HTTP providers retry rate limits (429), server errors (5xx) and
 //! connection failures with exponential backoff and jitter, honouring the
 //! server's `Retry-After`, at most `RetryPolicy::max_retries` times (2 by
-//! default). Timeouts are not retried. Failures are a typed
+//! default). Timeouts are not retried. A reply body over 32 MiB is not
+//! read: it fails as [`ProviderError::ReplyTooLarge`]. Failures are a typed
 //! [`ProviderError`] whose message never contains a key.
 //!
 //! # Example

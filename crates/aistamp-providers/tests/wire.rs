@@ -427,3 +427,88 @@ fn blocking_calls_speak_the_same_wire_format() {
     let slow = Vendor::OpenAi.provider(&server.uri(), Duration::from_millis(200), quick_retries(2));
     assert!(matches!(slow.call_blocking("p"), Err(ProviderError::Timeout { .. })));
 }
+
+/// Just over the largest reply body a provider reads (32 MiB).
+const OVERSIZED: usize = (32 << 20) + 1;
+
+#[tokio::test]
+async fn a_reply_declared_too_large_is_not_read() {
+    for vendor in ALL {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200).set_body_string("x".repeat(OVERSIZED)))
+            .mount(&server)
+            .await;
+        let err = vendor.default_provider(&server).call("p").await.unwrap_err();
+        assert!(
+            matches!(err, ProviderError::ReplyTooLarge { limit, .. } if limit == OVERSIZED - 1),
+            "{vendor:?}: {err:?}"
+        );
+        assert!(err.to_string().ends_with("reply is over the limit of 33554432 bytes"), "{err}");
+        assert_eq!(requests(&server).await.len(), 1, "{vendor:?}: not retried");
+    }
+}
+
+/// A server on loopback that answers every connection with a chunked
+/// 200 reply of `total` bytes in 1 MiB chunks, without a length, and
+/// counts the bytes it managed to send.
+fn endless_chunks(total: usize) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::atomic::Ordering;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/complete", listener.local_addr().unwrap());
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = std::sync::Arc::clone(&sent);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            // Read the request head; the body that follows is not needed.
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                line.clear();
+            }
+            let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                        transfer-encoding: chunked\r\n\r\n";
+            if stream.write_all(head.as_bytes()).is_err() {
+                continue;
+            }
+            let chunk = vec![b' '; 1 << 20];
+            let mut written = 0;
+            while written < total {
+                let size = format!("{:x}\r\n", chunk.len());
+                let framed = [size.as_bytes(), &chunk, b"\r\n"];
+                if framed.iter().any(|part| stream.write_all(part).is_err()) {
+                    break;
+                }
+                written += chunk.len();
+                counter.fetch_add(chunk.len(), Ordering::Relaxed);
+            }
+            let _ = stream.write_all(b"0\r\n\r\n");
+        }
+    });
+    (url, sent)
+}
+
+#[test]
+fn a_streamed_reply_is_cut_off_at_the_limit() {
+    use std::sync::atomic::Ordering;
+    let total = 256 << 20;
+    let (url, sent) = endless_chunks(total);
+    let generic = GenericHttp::builder(url.as_str()).max_retries(0).build().unwrap();
+    let err = Provider::complete(&generic, "p", "m").unwrap_err();
+    assert!(matches!(err, ProviderError::ReplyTooLarge { .. }), "{err:?}");
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let err = runtime.block_on(AsyncProvider::complete(&generic, "p", "m")).unwrap_err();
+    assert!(matches!(err, ProviderError::ReplyTooLarge { .. }), "{err:?}");
+    // Both calls stopped reading soon after the limit, so the server could
+    // not send its whole reply twice (socket buffers hold a few MiB).
+    assert!(sent.load(Ordering::Relaxed) < total, "{} bytes sent", sent.load(Ordering::Relaxed));
+
+    // A streamed reply under the limit is read whole.
+    let (url, _) = endless_chunks(2 << 20);
+    let generic = GenericHttp::builder(url.as_str()).max_retries(0).build().unwrap();
+    let err = Provider::complete(&generic, "p", "m").unwrap_err();
+    assert!(matches!(err, ProviderError::InvalidJson { .. }), "read to the end: {err:?}");
+}

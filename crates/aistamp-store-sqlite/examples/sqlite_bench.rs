@@ -291,8 +291,9 @@ fn main() {
         ("sqlite_floor_commit_16_record_pages", 16, 13 * 1024, 2048),
     ] {
         if wanted(workload) {
-            let values =
-                (0..runs).map(|_| commit_floor_run(per_commit, one, row_bytes, page_bytes)).collect();
+            let values = (0..runs)
+                .map(|_| commit_floor_run(per_commit, one, row_bytes, page_bytes))
+                .collect();
             report(workload, values, "rows/s");
         }
     }
