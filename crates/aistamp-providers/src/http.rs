@@ -289,21 +289,8 @@ impl Transport {
         let message = err.to_string();
         match err.into_inner().map(|inner| inner.downcast::<reqwest::Error>()) {
             Some(Ok(transport)) => self.transport_failure(*transport),
-            _ if timed_out => Failure {
-                error: ProviderError::Timeout { provider: self.provider, timeout: self.timeout },
-                retryable: false,
-                retry_after: None,
-            },
-            _ => Failure {
-                error: ProviderError::Connection {
-                    provider: self.provider,
-                    url: self.shown_url.clone(),
-                    message: self.redact(message),
-                    attempts: 0,
-                },
-                retryable: true,
-                retry_after: None,
-            },
+            _ if timed_out => self.timed_out(),
+            _ => self.connection_failure(message),
         }
     }
 
@@ -332,15 +319,24 @@ impl Transport {
 
     fn transport_failure(&self, error: reqwest::Error) -> Failure {
         if error.is_timeout() {
-            let error = ProviderError::Timeout { provider: self.provider, timeout: self.timeout };
-            return Failure { error, retryable: false, retry_after: None };
+            return self.timed_out();
         }
-        let message = self.redact(error_chain(&error.without_url()));
+        self.connection_failure(error_chain(&error.without_url()))
+    }
+
+    /// A request that ran out of time, which is not retried.
+    fn timed_out(&self) -> Failure {
+        let error = ProviderError::Timeout { provider: self.provider, timeout: self.timeout };
+        Failure { error, retryable: false, retry_after: None }
+    }
+
+    /// A connection that failed as `message` says, which is retried.
+    fn connection_failure(&self, message: String) -> Failure {
         Failure {
             error: ProviderError::Connection {
                 provider: self.provider,
                 url: self.shown_url.clone(),
-                message,
+                message: self.redact(message),
                 attempts: 0,
             },
             retryable: true,
