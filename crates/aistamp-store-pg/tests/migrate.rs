@@ -141,13 +141,16 @@ fn a_new_database_gets_every_migration_once() {
     let url = aistamp_testkit::fresh_database();
     let store = BlockingPgStore::connect(&url).unwrap();
     let report = store.migrate().unwrap();
-    assert_eq!(report.applied, ["V1__initial_schema", "V2__query_indexes"]);
-    assert_eq!(report.version, 2);
+    assert_eq!(
+        report.applied,
+        ["V1__initial_schema", "V2__query_indexes", "V3__timestamp_forms_index"]
+    );
+    assert_eq!(report.version, 3);
     assert_eq!(report.adopted, None);
 
     let again = store.migrate().unwrap();
     assert!(again.applied.is_empty());
-    assert_eq!(again.version, 2);
+    assert_eq!(again.version, 3);
 
     assert_eq!(
         index_names(&url),
@@ -208,8 +211,8 @@ fn concurrent_migrations_wait_for_each_other() {
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     let applied: usize = reports.iter().map(|r| r.applied.len()).sum();
-    assert_eq!(applied, 2);
-    assert!(reports.iter().all(|r| r.version == 2));
+    assert_eq!(applied, 3);
+    assert!(reports.iter().all(|r| r.version == 3));
 }
 
 #[test]
@@ -224,8 +227,8 @@ fn a_database_made_by_the_reference_migrate_is_adopted_untouched() {
     let store = BlockingPgStore::connect(&url).unwrap();
     let report = store.migrate().unwrap();
     assert_eq!(report.adopted, Some(Adoption::Alembic));
-    assert_eq!(report.applied, ["V2__query_indexes"]);
-    assert_eq!(report.version, 2);
+    assert_eq!(report.applied, ["V2__query_indexes", "V3__timestamp_forms_index"]);
+    assert_eq!(report.version, 3);
     assert_eq!(dump(&url), before);
     assert_eq!(query_strings(&url, "SELECT version_num::text FROM alembic_version"), ["0001"]);
 
@@ -287,7 +290,7 @@ fn a_table_made_by_create_tables_is_adopted_too() {
     let store = BlockingPgStore::connect(&url).unwrap();
     let report = store.migrate().unwrap();
     assert_eq!(report.adopted, Some(Adoption::UnversionedTable));
-    assert_eq!(report.applied, ["V2__query_indexes"]);
+    assert_eq!(report.applied, ["V2__query_indexes", "V3__timestamp_forms_index"]);
     assert_eq!(dump(&url), before);
 
     // A duplicate is still refused through the unique index.
@@ -306,7 +309,7 @@ fn our_create_tables_is_adopted_by_a_later_migrate() {
     store.create_tables().unwrap();
     let report = store.migrate().unwrap();
     assert_eq!(report.adopted, Some(Adoption::UnversionedTable));
-    assert_eq!(report.version, 2);
+    assert_eq!(report.version, 3);
 }
 
 #[test]

@@ -342,7 +342,7 @@ async fn the_async_store_writes_reads_and_streams() {
             .await
             .unwrap();
     let report = store.migrate().await.unwrap();
-    assert_eq!(report.version, 2);
+    assert_eq!(report.version, 3);
 
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..2500i64 {

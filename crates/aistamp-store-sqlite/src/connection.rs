@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use aistamp_core::StoreError;
+use aistamp_core::{StoreError, Timestamp};
+use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::error::classify;
@@ -104,7 +105,24 @@ pub(crate) fn open(location: &SqliteLocation, role: Role) -> Result<Connection, 
         conn.pragma_update(None, "mmap_size", READER_MMAP_BYTES).map_err(unavailable)?;
     }
     conn.pragma_update(None, "synchronous", "FULL").map_err(unavailable)?;
+    add_functions(&conn).map_err(unavailable)?;
     Ok(conn)
+}
+
+/// The name of the SQL function that reads a stored timestamp, in any form
+/// the store reads, and gives it in the form the store writes (UTC,
+/// `YYYY-MM-DD HH:MM:SS.ffffff`), or NULL when it is not a timestamp.
+pub(crate) const STORED_UTC: &str = "aistamp_stored_utc";
+
+/// Adds the store's SQL functions to `conn`.
+pub(crate) fn add_functions(conn: &Connection) -> rusqlite::Result<()> {
+    let flags = FunctionFlags::SQLITE_UTF8
+        | FunctionFlags::SQLITE_DETERMINISTIC
+        | FunctionFlags::SQLITE_INNOCUOUS;
+    conn.create_scalar_function(STORED_UTC, 1, flags, |ctx| {
+        let text = ctx.get_raw(0).as_str().ok();
+        Ok(text.and_then(|text| Timestamp::parse(text).ok()).map(Timestamp::to_sql_string))
+    })
 }
 
 /// Runs `step` again while the database is busy or locked, for up to the

@@ -47,7 +47,8 @@
 //!
 //! The table, its columns and its indexes are exactly those of ai-stamp
 //! 0.1.0 (migration `V1`); later migrations only add (`V2` adds the indexes
-//! that keep every report filter fast). The SQL is embedded in the binary.
+//! that keep every report filter fast, `V3` an index of timestamps stored
+//! in other forms than the written one). The SQL is embedded in the binary.
 //! [`migrate`] (or [`SqliteStore::migrate`]) applies what is missing and
 //! adopts a database made by the reference's `aistamp migrate` or
 //! `create_tables` without touching its rows; it is idempotent.
@@ -66,11 +67,13 @@
 //!
 //! # Limits
 //!
-//! - Time filters compare the stored text with the bound written as
-//!   `YYYY-MM-DD HH:MM:SS.ffffff`, as the reference does. This is exact for
-//!   every row written by either program, which always store that form; a
-//!   row edited by hand into another form (with a `T`, say) still reads and
-//!   verifies, but may fall outside a time filter it belongs in.
+//! - Results are ordered by the stored timestamp text. Both programs always
+//!   store `YYYY-MM-DD HH:MM:SS.ffffff` in UTC, in which text order is time
+//!   order; a row edited by hand into another form (with a `T`, say) reads,
+//!   verifies and is filtered by its time, but within its day it sorts by
+//!   its text. Time filters are exact for every form: migration `V3`
+//!   indexes the rows in other forms, and a filter judges those near its
+//!   bound by their parsed time.
 //! - `for_each` on a database in memory reads every match before visiting
 //!   (its one connection cannot stay locked while the visitor runs); on a
 //!   file it streams.

@@ -1,8 +1,11 @@
 //! SQL for [`RecordQuery`]: the filters, the order and the page.
 
-use aistamp_core::{RecordQuery, StoreError};
+use aistamp_core::{RecordQuery, StoreError, Timestamp};
+use rusqlite::Connection;
 use rusqlite::types::Value;
 
+use crate::connection::STORED_UTC;
+use crate::error::classify;
 use crate::row::SELECT_COLUMNS;
 
 /// The highest PII severity inside the `pii_result` column. The same text
@@ -13,6 +16,15 @@ const PII_SEVERITY: &str = "(CASE WHEN json_valid(pii_result) \
 /// The policy action inside the `policy_decision` column, as in V2.
 const POLICY_ACTION: &str = "(CASE WHEN json_valid(policy_decision) \
      THEN json_extract(policy_decision, '$.action') END)";
+
+/// Whether the stored timestamp is in the form the store writes, in which
+/// text order is time order. Its negation is the condition of migration
+/// V3's partial index, in the same text, so that SQLite uses that index.
+const IN_STORED_FORM: &str = "timestamp GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] \
+     [0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9][0-9][0-9][0-9]'";
+
+/// A day in microseconds.
+const DAY_MICROS: i64 = 86_400_000_000;
 
 /// The statements for one query, with their parameters.
 #[derive(Debug)]
@@ -28,14 +40,15 @@ pub(crate) struct QuerySql {
 }
 
 /// Builds the statements for `query`. Time bounds compare the stored text
-/// with the bound in the stored form (`YYYY-MM-DD HH:MM:SS.ffffff`), as the
-/// reference does.
+/// with the bound in the stored form, which is exact for rows in that
+/// form; with `exact_time` (when [`other_forms_near`] found rows in other
+/// forms near a bound) those rows are judged by their parsed time.
 ///
 /// # Errors
 ///
 /// [`StoreError::InvalidQuery`] for a limit or an offset beyond what SQLite
 /// can count.
-pub(crate) fn build(query: &RecordQuery) -> Result<QuerySql, StoreError> {
+pub(crate) fn build(query: &RecordQuery, exact_time: bool) -> Result<QuerySql, StoreError> {
     let mut conditions: Vec<&str> = Vec::new();
     let mut params: Vec<Value> = Vec::new();
     let mut equal = |condition: &'static str, value: Option<String>| {
@@ -50,8 +63,36 @@ pub(crate) fn build(query: &RecordQuery) -> Result<QuerySql, StoreError> {
     equal("feature_id = ?", query.feature_id.clone());
     equal("model = ?", query.model.clone());
     equal("status = ?", query.status.map(|s| s.as_str().to_string()));
-    equal("timestamp >= ?", query.from.map(|t| t.to_sql_string()));
-    equal("timestamp <= ?", query.to.map(|t| t.to_sql_string()));
+    let from_condition = format!(
+        "timestamp >= ? AND (timestamp >= ? OR CASE WHEN {IN_STORED_FORM} \
+         THEN timestamp >= ? ELSE {STORED_UTC}(timestamp) >= ? END)"
+    );
+    let to_condition = format!(
+        "timestamp < ? AND (timestamp < ? OR CASE WHEN {IN_STORED_FORM} \
+         THEN timestamp <= ? ELSE {STORED_UTC}(timestamp) <= ? END)"
+    );
+    if let Some(from) = query.from {
+        if exact_time {
+            let (before, after) = time_window(from);
+            conditions.push(&from_condition);
+            params.extend([before, after].map(Value::Text));
+            params.extend([from.to_sql_string(), from.to_sql_string()].map(Value::Text));
+        } else {
+            conditions.push("timestamp >= ?");
+            params.push(Value::Text(from.to_sql_string()));
+        }
+    }
+    if let Some(to) = query.to {
+        if exact_time {
+            let (before, after) = time_window(to);
+            conditions.push(&to_condition);
+            params.extend([after, before].map(Value::Text));
+            params.extend([to.to_sql_string(), to.to_sql_string()].map(Value::Text));
+        } else {
+            conditions.push("timestamp <= ?");
+            params.push(Value::Text(to.to_sql_string()));
+        }
+    }
     let severity = format!("{PII_SEVERITY} = ?");
     let action = format!("{POLICY_ACTION} = ?");
     if let Some(value) = query.pii_severity {
@@ -88,6 +129,57 @@ pub(crate) fn build(query: &RecordQuery) -> Result<QuerySql, StoreError> {
     })
 }
 
+/// Whether rows whose timestamp is not in the stored form lie near a time
+/// bound of `query`, so that [`build`] must judge them by their time. One
+/// lookup in migration V3's index per bound (without that index, a scan of
+/// the rows near the bound).
+///
+/// # Errors
+///
+/// Database failures.
+pub(crate) fn other_forms_near(conn: &Connection, query: &RecordQuery) -> Result<bool, StoreError> {
+    let sql = format!(
+        "SELECT EXISTS (SELECT 1 FROM provenance_records \
+         WHERE NOT ({IN_STORED_FORM}) AND timestamp >= ?1 AND timestamp < ?2)"
+    );
+    for bound in [query.from, query.to].into_iter().flatten() {
+        let (before, after) = time_window(bound);
+        let found: bool = conn
+            .prepare_cached(&sql)
+            .and_then(|mut statement| statement.query_row([before, after], |row| row.get(0)))
+            .map_err(|err| classify(&err))?;
+        if found {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// The text bounds of the days around `bound` in which a stored timestamp
+/// may be misjudged by comparing its text: `(before, after)`, where
+/// `before` is the date of the day before the bound's and `after` the date
+/// two days after it.
+///
+/// The store writes timestamps as `YYYY-MM-DD HH:MM:SS.ffffff` in UTC,
+/// and bounds are written in that form, so comparing text is exact for
+/// such rows. Other forms (a `T`, no fraction, an offset) read and verify
+/// too, but their text orders differently from their time within a day,
+/// and an offset of less than a day may put their date one day off. A row
+/// whose text is below `before` is earlier than the bound whatever its
+/// form, one at `after` or above is later; only the rows between are
+/// judged by their form, and those not in the stored form by their parsed
+/// time ([`STORED_UTC`]). Either bound is open at the ends of the range of
+/// timestamps.
+fn time_window(bound: Timestamp) -> (String, String) {
+    let date = |days: i64| {
+        bound.checked_add_micros(days * DAY_MICROS).map(|t| t.to_sql_string()[..10].to_string())
+    };
+    let before = date(-1).unwrap_or_default();
+    // Above every stored form: a date starts with a digit.
+    let after = date(2).unwrap_or_else(|| "~".to_string());
+    (before, after)
+}
+
 fn to_i64(value: u64, what: &str) -> Result<i64, StoreError> {
     i64::try_from(value).map_err(|_| StoreError::InvalidQuery {
         message: format!("{what} {value} is too large: expected at most {}", i64::MAX),
@@ -101,7 +193,7 @@ mod tests {
 
     #[test]
     fn no_filter_reads_everything_in_order() {
-        let sql = build(&RecordQuery::default()).unwrap();
+        let sql = build(&RecordQuery::default(), false).unwrap();
         assert!(
             sql.select.ends_with("FROM provenance_records ORDER BY timestamp, id LIMIT ? OFFSET ?")
         );
@@ -119,7 +211,7 @@ mod tests {
             offset: 5,
             ..RecordQuery::default()
         };
-        let sql = build(&query).unwrap();
+        let sql = build(&query, false).unwrap();
         assert_eq!(sql.count_params.len(), 3);
         assert_eq!(sql.select_params.len(), 5);
         assert!(sql.count.contains("user_id = ? AND (CASE WHEN json_valid(pii_result)"));
@@ -129,9 +221,10 @@ mod tests {
     /// temporary sort, no scan of the whole table, for the page and the count.
     #[test]
     fn every_filter_uses_an_index_in_order() {
-        use aistamp_core::{Status, Timestamp};
+        use aistamp_core::Status;
         let mut conn = rusqlite::Connection::open_in_memory().unwrap();
         crate::migrate::migrate(&mut conn).unwrap();
+        crate::connection::add_functions(&conn).unwrap();
         let at = Timestamp::parse("2025-01-01").ok();
         let one = |query: RecordQuery| RecordQuery { limit: Some(1000), ..query };
         let queries = [
@@ -148,8 +241,10 @@ mod tests {
             RecordQuery { to: at, ..Default::default() },
             RecordQuery { user_id: Some("u".into()), from: at, ..Default::default() },
         ];
-        for query in queries.map(one) {
-            let sql = build(&query).unwrap();
+        for (query, exact_time) in
+            queries.map(one).into_iter().flat_map(|q| [(q.clone(), false), (q, true)])
+        {
+            let sql = build(&query, exact_time).unwrap();
             for (statement, params) in
                 [(&sql.select, &sql.select_params), (&sql.count, &sql.count_params)]
             {
@@ -160,7 +255,7 @@ mod tests {
                     .map(Result::unwrap)
                     .collect();
                 let text = details.join("; ");
-                assert!(!text.contains("TEMP B-TREE"), "{query:?}: {text}");
+                assert!(!text.contains("TEMP B-TREE"), "{query:?} {exact_time}: {text}");
                 assert!(
                     text.contains("INDEX") || text.contains("PRIMARY KEY"),
                     "{query:?}: {text}"
@@ -169,10 +264,42 @@ mod tests {
         }
     }
 
+    /// The look for rows in other forms reads migration V3's index, and
+    /// finds a row only near the bound.
+    #[test]
+    fn rows_in_other_forms_are_found_in_their_index() {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        crate::migrate::migrate(&mut conn).unwrap();
+        let plan: String = conn
+            .query_row(
+                &format!(
+                    "EXPLAIN QUERY PLAN SELECT 1 FROM provenance_records \
+                     WHERE NOT ({IN_STORED_FORM}) AND timestamp >= 'a' AND timestamp < 'b'"
+                ),
+                [],
+                |row| row.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("ix_provenance_records_timestamp_other_forms"), "{plan}");
+
+        let insert = "INSERT INTO provenance_records (content_id, app_id, feature_id, user_id, \
+                      model, prompt_hash, timestamp, status) \
+                      VALUES (?1, 'a', 'f', 'u', 'm', 'h', ?2, 'COMPLETED')";
+        conn.execute(insert, ["stored", "2025-03-14 10:00:00.000000"]).unwrap();
+        let near = |bound: &str| {
+            let query = RecordQuery { from: Timestamp::parse(bound).ok(), ..Default::default() };
+            other_forms_near(&conn, &query).unwrap()
+        };
+        assert!(!near("2025-03-14"), "a row in the stored form is not another form");
+        conn.execute(insert, ["hand", "2025-03-14T10:00:00"]).unwrap();
+        assert!(near("2025-03-14") && near("2025-03-13 01:00") && near("2025-03-15 23:00"));
+        assert!(!near("2025-03-12 23:59") && !near("2025-03-16"), "too far to be misjudged");
+    }
+
     #[test]
     fn oversized_pages_are_invalid_queries() {
         let query = RecordQuery { offset: u64::MAX, ..RecordQuery::default() };
-        let err = build(&query).unwrap_err();
+        let err = build(&query, false).unwrap_err();
         assert!(matches!(err, StoreError::InvalidQuery { .. }));
         assert!(err.to_string().contains("offset 18446744073709551615"), "{err}");
     }

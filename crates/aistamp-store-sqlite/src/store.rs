@@ -170,11 +170,11 @@ impl Inner {
     }
 
     fn query(&self, query: &RecordQuery) -> Result<QueryPage, StoreError> {
-        let sql = query::build(query)?;
         self.with_reader(|conn| {
             let db = |e: rusqlite::Error| classify(&e);
             // One read transaction, so that the page and the count agree.
             let transaction = conn.unchecked_transaction().map_err(db)?;
+            let sql = query::build(query, query::other_forms_near(&transaction, query)?)?;
             let mut statement = transaction.prepare_cached(&sql.select).map_err(db)?;
             let mut rows = statement.query(params_from_iter(&sql.select_params)).map_err(db)?;
             let mut records = Vec::new();
@@ -196,29 +196,31 @@ impl Inner {
         query: &RecordQuery,
         visit: &mut dyn FnMut(Result<StoredRecord, StoreError>),
     ) -> Result<u64, StoreError> {
-        let sql = query::build(query)?;
         if self.location == SqliteLocation::Memory {
             // The only connection must not stay locked while `visit` runs:
             // a visitor that uses the store would wait for itself. A
             // database in memory is in memory anyway, so read it whole.
             let mut rows = Vec::new();
-            self.with_reader(|conn| walk(conn, &sql, &mut |row| rows.push(row)))?;
+            self.with_reader(|conn| walk(conn, query, &mut |row| rows.push(row)))?;
             let visited = rows.len() as u64;
             rows.into_iter().for_each(visit);
             return Ok(visited);
         }
-        self.with_reader(|conn| walk(conn, &sql, visit))
+        self.with_reader(|conn| walk(conn, query, visit))
     }
 }
 
-/// Streams the rows of `sql.select` to `visit`, decoding one at a time.
+/// Streams the matches of `query` to `visit`, decoding one at a time.
 fn walk(
     conn: &Connection,
-    sql: &query::QuerySql,
+    query: &RecordQuery,
     visit: &mut dyn FnMut(Result<StoredRecord, StoreError>),
 ) -> Result<u64, StoreError> {
     let db = |e: rusqlite::Error| classify(&e);
-    let mut statement = conn.prepare(&sql.select).map_err(db)?;
+    // One read transaction, so that the rows read are those judged.
+    let transaction = conn.unchecked_transaction().map_err(db)?;
+    let sql = query::build(query, query::other_forms_near(&transaction, query)?)?;
+    let mut statement = transaction.prepare(&sql.select).map_err(db)?;
     let mut rows = statement.query(params_from_iter(&sql.select_params)).map_err(db)?;
     let mut visited = 0;
     while let Some(row) = rows.next().map_err(db)? {

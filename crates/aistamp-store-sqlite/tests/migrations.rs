@@ -47,8 +47,11 @@ fn a_new_database_gets_the_reference_schema_exactly_and_is_idempotent() {
     assert_eq!(report.adopted, None);
     let applied: Vec<(u32, &str)> =
         report.applied.iter().map(|m| (m.version, m.name.as_str())).collect();
-    assert_eq!(applied, [(1, "initial_schema"), (2, "query_indexes")]);
-    assert_eq!(report.to_string().lines().last(), Some("database schema upgraded to version 2"));
+    assert_eq!(
+        applied,
+        [(1, "initial_schema"), (2, "query_indexes"), (3, "timestamp_forms_index")]
+    );
+    assert_eq!(report.to_string().lines().last(), Some("database schema upgraded to version 3"));
 
     let names = reference_names();
     assert_eq!(names.len(), 7, "{names:?}");
@@ -60,8 +63,8 @@ fn a_new_database_gets_the_reference_schema_exactly_and_is_idempotent() {
 
     let again = migrate(&url).unwrap();
     assert!(again.applied.is_empty() && again.adopted.is_none());
-    assert_eq!(again.version, 2);
-    assert_eq!(again.to_string(), "database schema is up to date at version 2");
+    assert_eq!(again.version, 3);
+    assert_eq!(again.to_string(), "database schema is up to date at version 3");
 }
 
 #[test]
@@ -85,7 +88,7 @@ fn opening_a_new_file_migrates_it_and_migrate_then_has_nothing_to_do() {
     RecordStore::write(&store, signed(full_record("one", 0))).unwrap();
     let report = store.migrate().unwrap();
     assert!(report.applied.is_empty());
-    assert_eq!(report.version, 2);
+    assert_eq!(report.version, 3);
 }
 
 #[test]
@@ -103,7 +106,7 @@ fn create_tables_then_migrate_adopts_without_touching_rows() {
 
     let report = store.migrate().unwrap();
     assert_eq!(report.adopted, Some(Adoption::CreateTables));
-    assert_eq!(report.applied.len(), 1, "V2 runs again, idempotently");
+    assert_eq!(report.applied.len(), 2, "V2 and V3 run again, idempotently");
     let page = store.query(&RecordQuery::default()).unwrap();
     assert_eq!(page.records[0].record, full_record("kept", 0));
 }

@@ -149,14 +149,14 @@ fn adopting_the_reference_database_touches_no_row() {
     let store = SqliteStore::open_path(&path).unwrap();
     let report = store.migrate().unwrap();
     assert_eq!(report.adopted, Some(Adoption::Alembic { revision: "0001".into() }));
-    assert_eq!(report.applied.iter().map(|m| m.version).collect::<Vec<_>>(), [2]);
-    assert_eq!(report.version, 2);
+    assert_eq!(report.applied.iter().map(|m| m.version).collect::<Vec<_>>(), [2, 3]);
+    assert_eq!(report.version, 3);
     assert_eq!(dump(&path), before);
     check_verifications(&store);
     check_queries(&store);
 
     let again = store.migrate().unwrap();
-    assert_eq!((again.adopted, again.applied.len(), again.version), (None, 0, 2));
+    assert_eq!((again.adopted, again.applied.len(), again.version), (None, 0, 3));
     assert_eq!(page_size(&path), 4096, "an existing file keeps its page size");
 }
 

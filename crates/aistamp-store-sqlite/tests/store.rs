@@ -19,6 +19,75 @@ fn temp_store() -> (tempfile::TempDir, SqliteStore) {
     (dir, store)
 }
 
+/// Time filters judge every stored form of a timestamp by its time: rows
+/// written by hand with a `T`, without a fraction, with `Z` or an offset
+/// (which may move the date a day) fall inside a bound exactly when their
+/// time does, on the bound's date and the days around it.
+#[test]
+fn time_filters_are_exact_for_every_stored_form() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("forms.db");
+    let store = SqliteStore::open_path(&path).unwrap();
+    let forms = [
+        "2025-03-14 10:00:00.000000",
+        "2025-03-14 10:00:00",
+        "2025-03-14T10:00:00",
+        "2025-03-14T10:00:00.000001",
+        "2025-03-14T09:59:59.999999+00:00",
+        "2025-03-14T10:00:00Z",
+        "2025-03-14T12:00:00+02:00",
+        "2025-03-14T12:00:00.5+02:00",
+        "2025-03-15T01:00:00+03:00",
+        "2025-03-13T23:30:00-10:30",
+        "2025-03-14 09:00:00.000000",
+        "2025-03-14 11:00:00.000000",
+        "2025-03-13T10:00:00",
+        "2025-03-16T10:00:00",
+        "2025-03-12 10:00:00.000000",
+        "2025-03-17 10:00:00.000000",
+    ];
+    for (i, _) in forms.iter().enumerate() {
+        RecordStore::write(&store, signed(full_record(&format!("t{i:02}"), 0))).unwrap();
+    }
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    for (i, form) in forms.iter().enumerate() {
+        let id = format!("t{i:02}");
+        let sql = "UPDATE provenance_records SET timestamp = ?1 WHERE content_id = ?2";
+        assert_eq!(conn.execute(sql, rusqlite::params![form, id]).unwrap(), 1);
+    }
+    let times: Vec<Timestamp> = forms.iter().map(|f| Timestamp::parse(f).unwrap()).collect();
+    let bounds = [
+        "2025-03-14 10:00:00",
+        "2025-03-14 10:00:00.000001",
+        "2025-03-14 09:59:59.999999",
+        "2025-03-14 10:00:00.5",
+        "2025-03-14 00:00:00",
+        "2025-03-15 00:00:00",
+        "2025-03-13 10:00:00",
+    ];
+    for bound in bounds.map(|b| Timestamp::parse(b).unwrap()) {
+        for (from, to) in [(Some(bound), None), (None, Some(bound))] {
+            let mut expected: Vec<String> = (0..forms.len())
+                .filter(|&i| from.is_none_or(|f| times[i] >= f) && to.is_none_or(|t| times[i] <= t))
+                .map(|i| format!("t{i:02}"))
+                .collect();
+            expected.sort();
+            let query = RecordQuery { from, to, ..Default::default() };
+            let page = store.query(&query).unwrap();
+            let mut got: Vec<String> =
+                page.records.iter().map(|r| r.record.content_id.clone()).collect();
+            got.sort();
+            assert_eq!(got, expected, "from {from:?} to {to:?}");
+            assert_eq!(page.total_count, expected.len() as u64, "from {from:?} to {to:?}");
+            assert!(!expected.is_empty() && expected.len() < forms.len(), "a weak bound");
+            let mut streamed = Vec::new();
+            store.for_each(&query, &mut |r| streamed.push(r.unwrap().record.content_id)).unwrap();
+            streamed.sort();
+            assert_eq!(streamed, expected, "streamed, from {from:?} to {to:?}");
+        }
+    }
+}
+
 #[test]
 fn records_round_trip_exactly_and_verify() {
     let (_dir, store) = temp_store();
