@@ -63,35 +63,14 @@ pub(crate) fn build(query: &RecordQuery, exact_time: bool) -> Result<QuerySql, S
     equal("feature_id = ?", query.feature_id.clone());
     equal("model = ?", query.model.clone());
     equal("status = ?", query.status.map(|s| s.as_str().to_string()));
-    let from_condition = format!(
-        "timestamp >= ? AND (timestamp >= ? OR CASE WHEN {IN_STORED_FORM} \
-         THEN timestamp >= ? ELSE {STORED_UTC}(timestamp) >= ? END)"
-    );
-    let to_condition = format!(
-        "timestamp < ? AND (timestamp < ? OR CASE WHEN {IN_STORED_FORM} \
-         THEN timestamp <= ? ELSE {STORED_UTC}(timestamp) <= ? END)"
-    );
-    if let Some(from) = query.from {
-        if exact_time {
-            let (before, after) = time_window(from);
-            conditions.push(&from_condition);
-            params.extend([before, after].map(Value::Text));
-            params.extend([from.to_sql_string(), from.to_sql_string()].map(Value::Text));
-        } else {
-            conditions.push("timestamp >= ?");
-            params.push(Value::Text(from.to_sql_string()));
-        }
-    }
-    if let Some(to) = query.to {
-        if exact_time {
-            let (before, after) = time_window(to);
-            conditions.push(&to_condition);
-            params.extend([after, before].map(Value::Text));
-            params.extend([to.to_sql_string(), to.to_sql_string()].map(Value::Text));
-        } else {
-            conditions.push("timestamp <= ?");
-            params.push(Value::Text(to.to_sql_string()));
-        }
+    let bounds = [(query.from, true), (query.to, false)];
+    let times: Vec<(String, Vec<Value>)> = bounds
+        .into_iter()
+        .filter_map(|(bound, from)| bound.map(|bound| time_condition(bound, from, exact_time)))
+        .collect();
+    for (condition, values) in &times {
+        conditions.push(condition);
+        params.extend(values.iter().cloned());
     }
     let severity = format!("{PII_SEVERITY} = ?");
     let action = format!("{POLICY_ACTION} = ?");
@@ -127,6 +106,26 @@ pub(crate) fn build(query: &RecordQuery, exact_time: bool) -> Result<QuerySql, S
         count: format!("SELECT count(*) FROM provenance_records{filter}"),
         count_params: params,
     })
+}
+
+/// The condition that the timestamp is at or after `bound` (`from`), or
+/// at or before it, and its parameters. With `exact`, rows in the window
+/// of [`time_window`] are judged by their form: by their text when in the
+/// stored form, by their parsed time otherwise.
+fn time_condition(bound: Timestamp, from: bool, exact: bool) -> (String, Vec<Value>) {
+    let (at, text) = (if from { ">=" } else { "<=" }, bound.to_sql_string());
+    if !exact {
+        return (format!("timestamp {at} ?"), vec![Value::Text(text)]);
+    }
+    let (before, after) = time_window(bound);
+    // Beyond the window on the bound's far side, text decides against a
+    // row; beyond it on the near side, for it.
+    let (beyond, far, near) = if from { (">=", before, after) } else { ("<", after, before) };
+    let condition = format!(
+        "timestamp {beyond} ? AND (timestamp {beyond} ? OR CASE WHEN {IN_STORED_FORM} \
+         THEN timestamp {at} ? ELSE {STORED_UTC}(timestamp) {at} ? END)"
+    );
+    (condition, [far, near, text.clone(), text].map(Value::Text).to_vec())
 }
 
 /// Whether rows whose timestamp is not in the stored form lie near a time
