@@ -360,17 +360,11 @@ fn is_unprintable(c: char) -> bool {
         return c.is_ascii_control();
     }
     let code = u32::from(c);
-    crate::unprintable::UNPRINTABLE
-        .binary_search_by(|&(start, end)| {
-            if end < code {
-                std::cmp::Ordering::Less
-            } else if start > code {
-                std::cmp::Ordering::Greater
-            } else {
-                std::cmp::Ordering::Equal
-            }
-        })
-        .is_ok()
+    let ranges = crate::unprintable::UNPRINTABLE;
+    // The first range that does not end before `code` is the only one
+    // that can hold it.
+    let first = ranges.partition_point(|&(_, end)| end < code);
+    ranges.get(first).is_some_and(|&(start, _)| start <= code)
 }
 
 #[cfg(test)]
@@ -411,10 +405,16 @@ mod tests {
         let ranges = crate::unprintable::UNPRINTABLE;
         assert!(ranges.iter().all(|&(start, end)| start <= end));
         assert!(ranges.windows(2).all(|pair| pair[0].1 + 1 < pair[1].0));
-        // The shortcut for ASCII agrees with the table.
-        for c in (0u8..128).map(char::from) {
-            let listed = ranges.iter().any(|&(start, end)| (start..=end).contains(&u32::from(c)));
-            assert_eq!(is_unprintable(c), listed, "{c:?}");
+        // The lookup agrees with the table on both sides of every range
+        // boundary, and the shortcut for ASCII on every ASCII character.
+        let listed = |code: u32| ranges.iter().any(|&(start, end)| (start..=end).contains(&code));
+        let edges = ranges
+            .iter()
+            .flat_map(|&(start, end)| [start.saturating_sub(1), start, end, end.saturating_add(1)]);
+        for code in edges.chain(0..128) {
+            if let Some(c) = char::from_u32(code) {
+                assert_eq!(is_unprintable(c), listed(code), "U+{code:04X}");
+            }
         }
     }
 

@@ -432,7 +432,7 @@ fn blocking_calls_speak_the_same_wire_format() {
 const OVERSIZED: usize = (32 << 20) + 1;
 
 #[tokio::test]
-async fn a_reply_declared_too_large_is_not_read() {
+async fn an_oversized_reply_fails_for_every_vendor_and_is_not_retried() {
     for vendor in ALL {
         let server = MockServer::start().await;
         Mock::given(method("POST"))
@@ -449,45 +449,81 @@ async fn a_reply_declared_too_large_is_not_read() {
     }
 }
 
-/// A server on loopback that answers every connection with a chunked
-/// 200 reply of `total` bytes in 1 MiB chunks, without a length, and
-/// counts the bytes it managed to send.
-fn endless_chunks(total: usize) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
-    use std::io::{BufRead, BufReader, Write};
-    use std::sync::atomic::Ordering;
+/// A server on loopback that, on a thread per connection, reads the
+/// request's head and then lets `respond` write whatever it likes.
+fn raw_server(respond: impl Fn(std::net::TcpStream) + Send + Sync + 'static) -> String {
+    use std::io::{BufRead, BufReader};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/complete", listener.local_addr().unwrap());
-    let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counter = std::sync::Arc::clone(&sent);
+    let respond = std::sync::Arc::new(respond);
     std::thread::spawn(move || {
         for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { return };
-            // Read the request head; the body that follows is not needed.
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut line = String::new();
-            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
-                line.clear();
-            }
-            let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
-                        transfer-encoding: chunked\r\n\r\n";
-            if stream.write_all(head.as_bytes()).is_err() {
-                continue;
-            }
-            let chunk = vec![b' '; 1 << 20];
-            let mut written = 0;
-            while written < total {
-                let size = format!("{:x}\r\n", chunk.len());
-                let framed = [size.as_bytes(), &chunk, b"\r\n"];
-                if framed.iter().any(|part| stream.write_all(part).is_err()) {
-                    break;
+            let Ok(stream) = stream else { return };
+            let respond = std::sync::Arc::clone(&respond);
+            std::thread::spawn(move || {
+                // Read the request head; the body that follows is not needed.
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                    line.clear();
                 }
-                written += chunk.len();
-                counter.fetch_add(chunk.len(), Ordering::Relaxed);
-            }
-            let _ = stream.write_all(b"0\r\n\r\n");
+                respond(stream);
+            });
         }
     });
+    url
+}
+
+/// A server that answers with a chunked 200 reply of `total` bytes in
+/// 1 MiB chunks, without a length, and counts the bytes it managed to send.
+fn endless_chunks(total: usize) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::Write;
+    use std::sync::atomic::Ordering;
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = std::sync::Arc::clone(&sent);
+    let url = raw_server(move |mut stream| {
+        let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                    transfer-encoding: chunked\r\n\r\n";
+        if stream.write_all(head.as_bytes()).is_err() {
+            return;
+        }
+        let chunk = vec![b' '; 1 << 20];
+        let mut written = 0;
+        while written < total {
+            let size = format!("{:x}\r\n", chunk.len());
+            let framed = [size.as_bytes(), &chunk, b"\r\n"];
+            if framed.iter().any(|part| stream.write_all(part).is_err()) {
+                return;
+            }
+            written += chunk.len();
+            counter.fetch_add(chunk.len(), Ordering::Relaxed);
+        }
+        let _ = stream.write_all(b"0\r\n\r\n");
+    });
     (url, sent)
+}
+
+/// A reply that declares a length over the limit fails at once: the
+/// server here never sends the body, so a client that waited for it would
+/// time out instead.
+#[test]
+fn a_declared_oversized_length_fails_before_the_body_is_read() {
+    use std::io::Write;
+    let url = raw_server(|mut stream| {
+        let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {OVERSIZED}\r\n\r\n");
+        let _ = stream.write_all(head.as_bytes());
+        std::thread::sleep(Duration::from_secs(10));
+    });
+    let generic = GenericHttp::builder(url.as_str())
+        .timeout(Duration::from_secs(5))
+        .max_retries(0)
+        .build()
+        .unwrap();
+    let err = Provider::complete(&generic, "p", "m").unwrap_err();
+    assert!(matches!(err, ProviderError::ReplyTooLarge { .. }), "blocking: {err:?}");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let err = runtime.block_on(AsyncProvider::complete(&generic, "p", "m")).unwrap_err();
+    assert!(matches!(err, ProviderError::ReplyTooLarge { .. }), "async: {err:?}");
 }
 
 #[test]

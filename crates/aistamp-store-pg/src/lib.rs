@@ -20,8 +20,9 @@
 //! this is stricter than libpq's `require`, which checks nothing.
 //! `prefer`, libpq's default and the mode when the URL names none, uses TLS
 //! when the server offers it and plain otherwise, checking the certificate
-//! only against an `sslrootcert` given with it, as libpq does. `disable`
-//! and `allow` connect without TLS. A malformed URL is
+//! only against an `sslrootcert` given with it; a certificate that root
+//! does not vouch for fails the connection, where libpq would fall back to
+//! plain. `disable` and `allow` connect without TLS. A malformed URL is
 //! [`StoreError::InvalidUrl`], shown without its password.
 //!
 //! # Schema

@@ -42,7 +42,9 @@ impl PgUrl {
     /// URL names none, uses TLS when the server offers it and plain
     /// otherwise; as in libpq, it then guards against eavesdropping but not
     /// against a server that impersonates another, so its certificate is
-    /// checked only against an `sslrootcert` given with it. `disable` and
+    /// checked only against an `sslrootcert` given with it (and a failed
+    /// check fails the connection rather than falling back to plain, as
+    /// libpq would). `disable` and
     /// `allow` connect without TLS. `sslrootcert=FILE` names the PEM roots
     /// to trust instead of the public web roots.
     ///
